@@ -1,0 +1,1 @@
+"""The backend: users, API keys, service accounts, settings and migrations."""

@@ -1,0 +1,26 @@
+"""The operator CLI: one invoke namespace per noun, composed into one collection.
+
+Used by the checkout's ``tasks.py`` (for ``inv``), by ``python -m backend.app.cli`` and by the
+``backendctl`` console script. Imports nothing heavy: ``inv --list`` must stay fast.
+"""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+from backend.app.cli import db
+from backend.app.cli._runtime import profile
+from backend.app.core.profiles import package_defaults
+
+NAMESPACES = (db,)
+
+
+def build_namespace() -> Collection:
+    """The root collection: the `profile` task plus every namespace, with the shipped profiles."""
+    ns = Collection()
+    ns.add_task(profile)
+    for module in NAMESPACES:
+        ns.add_collection(Collection.from_module(module))
+    # Collection-level config sits below every invoke config file: invoke.yaml merges over it.
+    ns.configure({"app": package_defaults()})
+    return ns

@@ -1,0 +1,85 @@
+"""``python -m backend.app.cli`` and the ``backendctl`` console script (no checkout needed)."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+from invoke import Argument, Exit, Program
+
+from backend.app.cli import build_namespace
+from backend.app.core.profiles import CONFIG_SUFFIXES, merge_dicts
+
+
+def find_project(start: Path, environ: dict[str, str] | Any = os.environ) -> Path | None:
+    """The folder whose invoke.yaml this run uses: APP_ROOT, else the cwd or its nearest parent."""
+    if environ.get("APP_ROOT"):
+        candidates = [Path(environ["APP_ROOT"]).expanduser().resolve()]
+    else:
+        here = start.resolve()
+        candidates = [here, *here.parents]
+    for folder in candidates:
+        if any((folder / f"invoke.{suffix}").is_file() for suffix in CONFIG_SUFFIXES):
+            return folder
+    return None
+
+
+class AppProgram(Program):
+    """invoke's Program, plus the project's invoke.yaml and a ``--profile`` core flag."""
+
+    def core_args(self) -> list[Argument]:
+        return [
+            *super().core_args(),
+            Argument(
+                names=("profile",),
+                help="Profile for every task in this run (else APP_PROFILE, else app.profile).",
+            ),
+        ]
+
+    def parse_collection(self) -> None:
+        super().parse_collection()
+        # A Program given a namespace never looks for project config; do what `inv` does.
+        folder = find_project(Path.cwd())
+        if folder is None:
+            return
+        self.config.set_project_location(str(folder))
+        try:
+            self.config.load_project()
+        except Exception as error:
+            raise Exit(f"error: cannot load {folder}/invoke.yaml: {error}", code=2) from None
+
+    def update_config(self, merge: bool = True) -> None:
+        super().update_config(merge=False)
+        name = self.args.profile.value
+        if name:
+            overrides = copy.deepcopy(self.config._overrides)
+            merge_dicts(overrides, {"app": {"selected_profile": name, "selected_via": "flag"}})
+            self.config.load_overrides(overrides, merge=False)
+        if merge:
+            self.config.merge()
+
+
+def program() -> AppProgram:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("backend")
+    except PackageNotFoundError:
+        release = "unknown"
+    return AppProgram(
+        name="backendctl",
+        binary="backendctl",
+        binary_names=["backendctl"],
+        namespace=build_namespace(),
+        version=release,
+    )
+
+
+def main() -> None:
+    program().run()
+
+
+if __name__ == "__main__":
+    main()

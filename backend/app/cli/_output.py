@@ -1,0 +1,205 @@
+"""Human and JSON output. Stdout carries results only; notes, warnings and errors go to stderr.
+
+In JSON mode a task prints exactly one JSON value on one line, so a chain yields JSON Lines.
+Lists stream: rows are written as they arrive, never gathered first.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+# Human tables size their columns from the first rows, then stream the rest.
+WIDTH_SAMPLE = 200
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, timedelta):
+        from backend.app.core.durations import format_duration
+
+        return format_duration(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def format_time(value: datetime) -> str:
+    """ISO 8601 in UTC with a Z, to the second: what both humans and parsers want."""
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def human(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(human(v) for v in value) if value else "-"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={human(v)}" for k, v in value.items()) if value else "-"
+    if isinstance(value, timedelta):
+        from backend.app.core.durations import format_duration
+
+        return format_duration(value)
+    return _printable(str(value))
+
+
+def _printable(text: str) -> str:
+    """Keep terminal control characters out of human output."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+class Output:
+    """Where a task's results go, in the format the user asked for."""
+
+    def __init__(
+        self, *, as_json: bool, stdout: TextIO | None = None, stderr: TextIO | None = None
+    ) -> None:
+        self.as_json = as_json
+        self._stdout = stdout
+        self._stderr = stderr
+        self.emitted = False
+
+    @property
+    def stdout(self) -> TextIO:
+        return self._stdout or sys.stdout
+
+    @property
+    def stderr(self) -> TextIO:
+        return self._stderr or sys.stderr
+
+    # -- stderr --------------------------------------------------------------------------------
+
+    def note(self, text: str) -> None:
+        """Context for a human (which profile, what happened); silent in JSON mode."""
+        if not self.as_json:
+            print(text, file=self.stderr, flush=True)
+
+    def warn(self, text: str) -> None:
+        print(f"warning: {text}", file=self.stderr, flush=True)
+
+    # -- stdout --------------------------------------------------------------------------------
+
+    def _claim(self) -> None:
+        if self.emitted and self.as_json:
+            raise RuntimeError("a task printed more than one JSON value")
+        self.emitted = True
+
+    def result(self, data: Mapping[str, Any] | Sequence[Any], *, text: str | None = None) -> None:
+        """The task's one result: ``data`` as JSON, or ``text`` (else ``data`` as key: value)."""
+        self._claim()
+        if self.as_json:
+            print(to_json(data), file=self.stdout, flush=True)
+        elif text is not None:
+            print(text, file=self.stdout, flush=True)
+        elif isinstance(data, Mapping):
+            self._print_record(data)
+        else:
+            for item in data:
+                print(human(item), file=self.stdout)
+
+    def record(
+        self, data: Mapping[str, Any], *, text: str | None = None, fields: Sequence[str] = ()
+    ) -> None:
+        """One object: JSON, or an aligned ``key: value`` block (optionally a line above it)."""
+        self._claim()
+        if self.as_json:
+            print(to_json(data), file=self.stdout, flush=True)
+            return
+        if text:
+            print(text, file=self.stdout)
+        self._print_record({k: data[k] for k in fields} if fields else data)
+
+    def _print_record(self, data: Mapping[str, Any]) -> None:
+        width = max((len(k) for k in data), default=0)
+        for key, value in data.items():
+            print(f"{key + ':':<{width + 1}} {human(value)}", file=self.stdout)
+        self.stdout.flush()
+
+    async def table(
+        self,
+        rows: AsyncIterable[Mapping[str, Any]] | Iterable[Mapping[str, Any]],
+        columns: Sequence[tuple[str, str]],
+        *,
+        empty: str = "(none)",
+    ) -> int:
+        """Stream rows: a JSON array on one line, or an aligned table. Returns the row count."""
+        self._claim()
+        iterator = _aiter(rows)
+        if self.as_json:
+            return await self._json_rows(iterator)
+        return await self._human_rows(iterator, columns, empty)
+
+    async def _json_rows(self, rows: AsyncIterable[Mapping[str, Any]]) -> int:
+        out = self.stdout
+        out.write("[")
+        count = 0
+        async for row in rows:
+            if count:
+                out.write(",")
+            out.write(to_json(row))
+            count += 1
+        out.write("]\n")
+        out.flush()
+        return count
+
+    async def _human_rows(
+        self,
+        rows: AsyncIterable[Mapping[str, Any]],
+        columns: Sequence[tuple[str, str]],
+        empty: str,
+    ) -> int:
+        out = self.stdout
+        sample: list[list[str]] = []
+        iterator = rows.__aiter__()
+        async for row in iterator:
+            sample.append([human(row.get(key)) for key, _ in columns])
+            if len(sample) >= WIDTH_SAMPLE:
+                break
+        if not sample:
+            print(empty, file=out)
+            return 0
+        headers = [header for _, header in columns]
+        widths = [max(len(h), *(len(r[i]) for r in sample)) for i, h in enumerate(headers)]
+
+        def line(cells: Sequence[str]) -> str:
+            return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+        print(line(headers), file=out)
+        for cells in sample:
+            print(line(cells), file=out)
+        count = len(sample)
+        async for row in iterator:
+            print(line([human(row.get(key)) for key, _ in columns]), file=out)
+            count += 1
+        out.flush()
+        return count
+
+
+async def _aiter_sync(rows: Iterable[Mapping[str, Any]]) -> AsyncIterable[Mapping[str, Any]]:
+    for row in rows:
+        yield row
+
+
+def _aiter(
+    rows: AsyncIterable[Mapping[str, Any]] | Iterable[Mapping[str, Any]],
+) -> AsyncIterable[Mapping[str, Any]]:
+    if hasattr(rows, "__aiter__"):
+        return rows  # type: ignore[return-value]
+    return _aiter_sync(rows)  # type: ignore[arg-type]

@@ -1,0 +1,230 @@
+"""The Settings model and the layered loader behind it.
+
+Precedence, highest first: explicit task flags (init kwargs) > ``APP_*`` environment variables
+(nested with ``__``) > the active invoke profile > ``.env`` in the project root > defaults.
+Nested groups (``passwords``, ``api_keys``) merge key by key across layers.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from backend.app.core.durations import format_duration, parse_duration
+from backend.app.core.redaction import mask_url
+from backend.app.errors import InvalidInput
+
+ENV_PREFIX = "APP_"
+ENV_NESTED_DELIMITER = "__"
+INSECURE_DEFAULT_SECRET_KEY = "insecure-development-key-change-me"
+
+
+def _to_timedelta(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    return value
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_to_timedelta),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]
+
+
+class PasswordPolicy(BaseModel):
+    """How user passwords are accepted and hashed (argon2id)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # OWASP's floor for argon2id is m=19 MiB, t=2, p=1; nothing below it is accepted.
+    argon2_memory_kib: int = Field(19_456, ge=19_456, le=4_194_304)
+    argon2_time_cost: int = Field(2, ge=2, le=100)
+    argon2_parallelism: int = Field(1, ge=1, le=64)
+    min_length: int = Field(12, ge=8, le=1024)
+    # An upper bound so nobody can feed a megabyte to argon2 through a password source.
+    max_length: int = Field(1024, ge=64, le=65_536)
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> PasswordPolicy:
+        if self.min_length > self.max_length:
+            raise ValueError("passwords.min_length must not exceed passwords.max_length")
+        return self
+
+
+class ApiKeyPolicy(BaseModel):
+    """API key format and lifetime."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefix: str = Field("bk_", pattern=r"^[a-z][a-z0-9]{0,15}_$")
+    # Optional server secret that keys the SHA-256 digest (HMAC); changing it invalidates all keys.
+    pepper: SecretStr | None = None
+    # Default lifetime of keys owned by users (None: no expiry) and by service accounts.
+    user_default_expiry: Duration | None = None
+    account_default_expiry: Duration | None = timedelta(days=90)
+    # last_used_at is written at most once per this interval per key, not on every verification.
+    last_used_resolution: Duration = timedelta(minutes=5)
+
+
+class Settings(BaseSettings):
+    """Everything the backend can be configured with. Built once per task run."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        case_sensitive=False,
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+    )
+
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://..."
+    )
+    database_connect_timeout: float = Field(10.0, gt=0, le=600)
+    database_busy_timeout_ms: int = Field(5_000, ge=0, le=600_000)
+    secret_key: SecretStr = SecretStr(INSECURE_DEFAULT_SECRET_KEY)
+    admin_email: str | None = None
+    admin_password: SecretStr | None = None
+    protected: bool = False
+    confirm_destructive: bool = True
+    passwords: PasswordPolicy = PasswordPolicy()
+    api_keys: ApiKeyPolicy = ApiKeyPolicy()
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _normalise_driver(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        url = value.strip()
+        if not url:
+            return None
+        scheme, sep, rest = url.partition("://")
+        if not sep:
+            raise ValueError("not a URL (expected e.g. sqlite+aiosqlite:///var/app.sqlite)")
+        scheme = scheme.lower()
+        if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
+            scheme = "postgresql+asyncpg"
+        elif scheme in ("sqlite", "sqlite+aiosqlite"):
+            scheme = "sqlite+aiosqlite"
+            if rest in ("", "/", "/:memory:") or rest.startswith("/:memory:?"):
+                raise ValueError("an in-memory SQLite database does not outlive one command")
+        else:
+            raise ValueError(
+                f"unsupported database driver {scheme!r}: use sqlite+aiosqlite or postgresql+asyncpg"
+            )
+        return f"{scheme}://{rest}"
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, (mask_url(value) if name == "database_url" and value else value)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return (self.database_url or "").startswith("sqlite")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        profile = InvokeProfileSource(settings_cls, init_kwargs=_PROFILE_VALUES.get())
+        return init_settings, env_settings, profile, dotenv_settings
+
+
+class InvokeProfileSource(InitSettingsSource):
+    """The active invoke profile's settings, ranked between the environment and ``.env``."""
+
+
+_PROFILE_VALUES: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar(
+    "profile_values", default={}
+)
+
+# The layers in precedence order, highest first, with the names operators see.
+LAYERS = ("flag", "env", "profile", "dotenv", "default")
+
+
+def build_settings(
+    *,
+    profile_values: Mapping[str, Any],
+    root: Path,
+    overrides: Mapping[str, Any] | None = None,
+    env_file: Path | None = None,
+) -> Settings:
+    """Build Settings from every layer; any invalid value is an InvalidInput naming the setting."""
+    token = _PROFILE_VALUES.set(dict(profile_values))
+    try:
+        settings = Settings(
+            _env_file=env_file if env_file is not None else root / ".env",
+            **dict(overrides or {}),
+        )
+    except ValidationError as exc:
+        raise InvalidInput(describe_validation_error(exc)) from None
+    finally:
+        _PROFILE_VALUES.reset(token)
+    return resolve_paths(settings, root)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming each bad setting, without ever echoing the value (it may be a secret)."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting"
+        problems.append(f"{name}: {message}")
+    return "invalid setting " + "; ".join(problems)
+
+
+def resolve_paths(settings: Settings, root: Path) -> Settings:
+    """Make a relative SQLite path absolute against the project root."""
+    url = settings.database_url
+    if not url or not url.startswith("sqlite+aiosqlite:///"):
+        return settings
+    rest = url[len("sqlite+aiosqlite:///") :]
+    path_part, sep, query = rest.partition("?")
+    if path_part.startswith("file:") or Path(path_part).is_absolute():
+        return settings
+    absolute = (root / path_part).resolve()
+    return settings.model_copy(
+        update={"database_url": f"sqlite+aiosqlite:///{absolute}{sep}{query}"}
+    )
+
+
+def sqlite_path(url: str | None) -> Path | None:
+    """The file behind a SQLite URL, or None for another engine."""
+    if not url or not url.startswith("sqlite+aiosqlite:///"):
+        return None
+    path_part = url[len("sqlite+aiosqlite:///") :].partition("?")[0]
+    if path_part.startswith("file:"):
+        path_part = path_part[len("file:") :]
+    return Path(path_part)
