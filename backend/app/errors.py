@@ -7,6 +7,12 @@ Services and core raise these; the CLI bridge is the only place that turns them 
 from __future__ import annotations
 
 
+def quote(value: str, limit: int = 60) -> str:
+    """Echo a user's input in a message: quoted, control characters escaped, long ones cut."""
+    shown = value if len(value) <= limit else value[:limit] + "..."
+    return repr(shown)
+
+
 class AppError(Exception):
     """Base of every expected failure. ``exit_code`` is what the CLI exits with."""
 

@@ -6,7 +6,7 @@ Used by the checkout's ``tasks.py`` (for ``inv``), by ``python -m backend.app.cl
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke.collection import Collection
 
 from backend.app.cli import db
 from backend.app.cli._runtime import profile

@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from invoke import Argument, Exit, Program
+from invoke.exceptions import Exit
+from invoke.parser.argument import Argument
+from invoke.program import Program
 
 from backend.app.cli import build_namespace
 from backend.app.core.profiles import CONFIG_SUFFIXES, merge_dicts

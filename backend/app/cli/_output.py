@@ -200,6 +200,6 @@ async def _aiter_sync(rows: Iterable[Mapping[str, Any]]) -> AsyncIterable[Mappin
 def _aiter(
     rows: AsyncIterable[Mapping[str, Any]] | Iterable[Mapping[str, Any]],
 ) -> AsyncIterable[Mapping[str, Any]]:
-    if hasattr(rows, "__aiter__"):
-        return rows  # type: ignore[return-value]
-    return _aiter_sync(rows)  # type: ignore[arg-type]
+    if isinstance(rows, AsyncIterable):
+        return rows
+    return _aiter_sync(rows)

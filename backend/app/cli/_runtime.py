@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from invoke import Context, Exit, task
-from invoke.tasks import Task
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import Task, task
 
 from backend.app.cli._output import Output
-from backend.app.errors import AppError, InvalidInput
+from backend.app.errors import AppError, InvalidInput, quote
 
 if TYPE_CHECKING:
     from backend.app.core.config import AppConfig
@@ -167,10 +168,7 @@ def app_config_from_invoke(config: Any) -> AppConfig:
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is now (tests swap it), never to a stale stream."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -203,7 +201,7 @@ def configure_logging() -> None:
 
 def app_task(
     *,
-    help: dict[str, str] | None = None,  # noqa: A002 (invoke's own name for it)
+    help: dict[str, str] | None = None,
     name: str | None = None,
     iterable: Iterable[str] | None = None,
     database: bool = True,
@@ -216,9 +214,7 @@ def app_task(
     def decorate(body: TaskBody) -> Task[Any]:
         params = list(inspect.signature(body).parameters.values())
         context = inspect.Parameter("c", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        as_json = inspect.Parameter(
-            "json", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False
-        )
+        as_json = inspect.Parameter("json", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)
 
         def runner(c: Context, *args: Any, **kwargs: Any) -> None:
             json_flag = bool(kwargs.pop("json", False))
@@ -261,7 +257,9 @@ def run_body(
             traceback.print_exc()
         raise Exit(f"error: {safe_message(error.message, rt)}", code=error.exit_code) from None
     except KeyboardInterrupt:
-        raise Exit("error: interrupted; the current transaction was rolled back", code=130) from None
+        raise Exit(
+            "error: interrupted; the current transaction was rolled back", code=130
+        ) from None
     except Exit:
         raise
     except Exception as error:
@@ -332,7 +330,7 @@ def secret_values(settings: Settings) -> list[str]:
     return found
 
 
-# -- the root `profile` task ------------------------------------------------------------------------
+# -- the root `profile` task -----------------------------------------------------------------------
 
 
 @task(
@@ -347,7 +345,7 @@ def profile(c: Context, name: str) -> None:
     known = known_profiles(app)
     if name not in known:
         raise Exit(
-            f"error: unknown profile {name!r}; known profiles: {', '.join(known) or '(none)'}",
+            f"error: unknown profile {quote(name)}; known profiles: {', '.join(known) or '(none)'}",
             code=InvalidInput.exit_code,
         )
     c.config.app.selected_profile = name

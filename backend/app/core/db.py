@@ -73,7 +73,9 @@ def create_engine(
     )
 
 
-def _sqlite_engine(settings: Settings, url: str, *, create: bool, foreign_keys: bool) -> AsyncEngine:
+def _sqlite_engine(
+    settings: Settings, url: str, *, create: bool, foreign_keys: bool
+) -> AsyncEngine:
     path = sqlite_path(url)
     assert path is not None
     if create:
@@ -159,7 +161,7 @@ class Database:
             self._engine = None
 
 
-class translate_errors:  # noqa: N801 (used as a context manager, reads like one)
+class translate_errors:
     """Turn driver and SQLAlchemy errors into the error hierarchy (exit 6/7/...)."""
 
     def __init__(self, settings: Settings) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from backend.app.errors import InvalidInput
+from backend.app.errors import InvalidInput, quote
 
 _UNITS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _PART = re.compile(r"(\d{1,9})([wdhms])")
@@ -22,12 +22,13 @@ def parse_duration(text: str, *, what: str = "duration") -> timedelta:
     value = text.strip().lower()
     if not _WHOLE.fullmatch(value):
         raise InvalidInput(
-            f"invalid {what} {text!r}: use a number and a unit (w, d, h, m, s), e.g. 90d, 24h, 1h30m"
+            f"invalid {what} {quote(text)}: use a number and a unit (w, d, h, m, s), "
+            "e.g. 90d, 24h, 1h30m"
         )
     seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(value))
     duration = timedelta(seconds=seconds)
     if duration > MAX_DURATION:
-        raise InvalidInput(f"invalid {what} {text!r}: longer than 100 years")
+        raise InvalidInput(f"invalid {what} {quote(text)}: longer than 100 years")
     return duration
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend.app.errors import InvalidInput
+from backend.app.errors import InvalidInput, quote
 
 DEFAULT_PROFILE = "dev"
 
@@ -116,7 +116,9 @@ def _load_file(path: Path) -> Any:
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
-        raise InvalidInput(f"{path} is not valid YAML{line}: {getattr(exc, 'problem', exc)}") from None
+        raise InvalidInput(
+            f"{path} is not valid YAML{line}: {getattr(exc, 'problem', exc)}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ def choose_profile(
     known = known_profiles(app)
     if choice.name not in known:
         raise InvalidInput(
-            f"unknown profile {choice.name!r} ({choice.describe()}); "
+            f"unknown profile {quote(choice.name)} ({choice.describe()}); "
             f"known profiles: {', '.join(known) or '(none)'}"
         )
     return choice

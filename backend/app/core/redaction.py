@@ -9,10 +9,11 @@ import re
 from collections.abc import Iterable
 
 MASK = "**********"
-URL_PASSWORD_MASK = "***"
+URL_PASSWORD_MASK = "***"  # noqa: S105 (the mask, not a password)
 
 # Settings whose name ends like this are secrets even when they are not typed SecretStr.
 SECRET_NAME_SUFFIXES = ("secret", "password", "token", "key", "pepper")
+
 
 def is_secret_name(name: str) -> bool:
     """Whether a setting called ``name`` holds a secret, judged by its name alone."""

@@ -37,7 +37,7 @@ from backend.app.errors import InvalidInput
 
 ENV_PREFIX = "APP_"
 ENV_NESTED_DELIMITER = "__"
-INSECURE_DEFAULT_SECRET_KEY = "insecure-development-key-change-me"
+INSECURE_DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105
 
 
 def _to_timedelta(value: Any) -> Any:
@@ -135,7 +135,8 @@ class Settings(BaseSettings):
                 raise ValueError("an in-memory SQLite database does not outlive one command")
         else:
             raise ValueError(
-                f"unsupported database driver {scheme!r}: use sqlite+aiosqlite or postgresql+asyncpg"
+                f"unsupported database driver {scheme!r}: "
+                "use sqlite+aiosqlite or postgresql+asyncpg"
             )
         return f"{scheme}://{rest}"
 
@@ -156,7 +157,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        profile = InvokeProfileSource(settings_cls, init_kwargs=_PROFILE_VALUES.get())
+        profile = InvokeProfileSource(settings_cls, init_kwargs=_PROFILE_VALUES.get() or {})
         return init_settings, env_settings, profile, dotenv_settings
 
 
@@ -164,8 +165,8 @@ class InvokeProfileSource(InitSettingsSource):
     """The active invoke profile's settings, ranked between the environment and ``.env``."""
 
 
-_PROFILE_VALUES: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar(
-    "profile_values", default={}
+_PROFILE_VALUES: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "profile_values", default=None
 )
 
 # The layers in precedence order, highest first, with the names operators see.

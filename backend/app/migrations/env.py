@@ -10,23 +10,24 @@ from __future__ import annotations
 import asyncio
 from logging.config import fileConfig
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import context, util
 
 from backend.app.migrations import support
 
+if TYPE_CHECKING:
+    from backend.app.core.config import AppConfig
+
 config = context.config
 
 
-def _cli_app_config():  # type: ignore[no-untyped-def]
+def _cli_app_config() -> AppConfig:
     from backend.app.core.config import load_from_files, project_root
     from backend.app.errors import AppError
 
-    root = (
-        Path(config.config_file_name).resolve().parent
-        if config.config_file_name
-        else project_root()
-    )
+    ini = config.config_file_name
+    root = Path(ini).resolve().parent if ini else project_root()
     try:
         return load_from_files(root)
     except AppError as error:
@@ -34,11 +35,11 @@ def _cli_app_config():  # type: ignore[no-untyped-def]
 
 
 def _cli_wants_stamp() -> bool:
-    cmd = getattr(config.cmd_opts, "cmd", None)
-    return bool(cmd) and cmd[0].__name__ in {"upgrade", "stamp"}
+    cmd: tuple[object, ...] = getattr(config.cmd_opts, "cmd", None) or ()
+    return bool(cmd) and getattr(cmd[0], "__name__", "") in {"upgrade", "stamp"}
 
 
-async def _run_cli_online(app) -> None:  # type: ignore[no-untyped-def]
+async def _run_cli_online(app: AppConfig) -> None:
     from backend.app.core.db import create_engine, translate_errors, writer
     from backend.app.errors import AppError
 
@@ -61,9 +62,9 @@ if connection is not None:
         stamp=bool(config.attributes.get("stamp_profile")),
     )
 elif context.is_offline_mode():
-    app_config = config.attributes.get("app_config") or _cli_app_config()
     from backend.app.core.db import require_url
 
+    app_config: AppConfig = config.attributes.get("app_config") or _cli_app_config()
     support.run_offline(require_url(app_config.settings))
 else:
     if config.config_file_name is not None:

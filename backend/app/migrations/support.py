@@ -6,7 +6,7 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 from alembic import context
-from sqlalchemy import inspect, select, text
+from sqlalchemy import delete, insert, inspect, select, text
 
 from backend.app.models import AppMeta, Base, UTCDateTime, utcnow
 from backend.app.models.meta import STAMP_PROFILE, STAMP_PROTECTED
@@ -85,7 +85,7 @@ def read_stamp(connection: Connection) -> tuple[str, bool] | None:
     query = select(AppMeta.key, AppMeta.value).where(
         AppMeta.key.in_([STAMP_PROFILE, STAMP_PROTECTED])
     )
-    rows = {key: value for key, value in connection.execute(query).tuples()}
+    rows = {key: value for key, value in connection.execute(query).all()}
     if STAMP_PROFILE not in rows:
         return None
     return rows[STAMP_PROFILE], rows.get(STAMP_PROTECTED) == "true"
@@ -102,11 +102,10 @@ def stamp_profile(connection: Connection, *, profile: str, protected: bool) -> N
     current = read_stamp(connection)
     if current is not None and (current[1] or not protected):
         return
-    table = AppMeta.__table__
     now = utcnow()
-    connection.execute(table.delete().where(table.c.key.in_([STAMP_PROFILE, STAMP_PROTECTED])))
+    connection.execute(delete(AppMeta).where(AppMeta.key.in_([STAMP_PROFILE, STAMP_PROTECTED])))
     connection.execute(
-        table.insert(),
+        insert(AppMeta),
         [
             {"key": STAMP_PROFILE, "value": profile, "updated_at": now},
             {"key": STAMP_PROTECTED, "value": "true" if protected else "false", "updated_at": now},

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.app.models.base import BigId, Base, UTCDateTime, utcnow
+from backend.app.models.base import Base, BigId, UTCDateTime, utcnow
 
 
 class ApiKey(Base):

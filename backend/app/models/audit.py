@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.app.models.base import BigId, Base, UTCDateTime, utcnow
+from backend.app.models.base import Base, BigId, UTCDateTime, utcnow
 
 
 class AuditEvent(Base):

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.app.models.base import BigId, Base, UTCDateTime, utcnow
+from backend.app.models.base import Base, BigId, UTCDateTime, utcnow
 
 
 class ServiceAccount(Base):

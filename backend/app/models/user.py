@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.app.models.base import BigId, Base, UTCDateTime, utcnow
+from backend.app.models.base import Base, BigId, UTCDateTime, utcnow
 
 ROLES = ("admin", "member")
 

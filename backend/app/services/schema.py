@@ -25,7 +25,7 @@ from backend.app.core.db import (
     translate_errors,
     writer,
 )
-from backend.app.errors import InvalidInput, SchemaNotReady
+from backend.app.errors import InvalidInput, SchemaNotReady, quote
 from backend.app.services.guards import require_confirmation, require_unprotected
 
 if TYPE_CHECKING:
@@ -368,7 +368,7 @@ def _describe_diff(diff: Any) -> str:
 
 
 async def revision(app: AppConfig, *, message: str, autogenerate: bool = False) -> Revision | None:
-    """Write a new migration file; with ``autogenerate``, None when the models match the database."""
+    """Write a new migration file; with ``autogenerate``, None when nothing differs."""
     from alembic import command
 
     message = message.strip()
@@ -430,7 +430,9 @@ async def _offline(app: AppConfig, fn: Callable[..., Any], revision: str) -> str
     if ":" not in revision:
         state = await current(app)
         if len(state.current) > 1:
-            raise InvalidInput("the database has several current revisions: pass --revision FROM:TO")
+            raise InvalidInput(
+                "the database has several current revisions: pass --revision FROM:TO"
+            )
         start = state.current[0] if state.current else "base"
         revision = f"{start}:{revision}"
     buffer = io.StringIO()
@@ -448,7 +450,7 @@ async def _offline(app: AppConfig, fn: Callable[..., Any], revision: str) -> str
 
 def _check_revision_syntax(revision: str) -> None:
     if not revision or len(revision) > 120 or not re.fullmatch(r"[\w@:+\-.,]+", revision):
-        raise InvalidInput(f"invalid revision {revision!r}")
+        raise InvalidInput(f"invalid revision {quote(revision)}")
 
 
 def _drop_our_tables(conn: Connection) -> None:
