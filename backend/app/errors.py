@@ -48,6 +48,16 @@ class AlreadyExists(Conflict):
     """A unique thing already exists (exit 4)."""
 
 
+class AuthenticationFailed(AppError):
+    """Credentials did not authenticate (exit 3). ``reason`` is for operators, not callers."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class Refused(AppError):
     """A safety guard refused the operation: missing --yes, protected database (exit 5)."""
 

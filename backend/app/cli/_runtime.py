@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from backend.app.core.config import AppConfig
     from backend.app.core.db import Database
     from backend.app.core.settings import Settings
+    from backend.app.services.context import ServiceContext
 
 TaskBody = Callable[..., Awaitable[None]]
 
@@ -99,6 +100,7 @@ class Runtime:
         self.switches = switches
         self._app: AppConfig | None = None
         self._databases: list[Database] = []
+        self._services: ServiceContext | None = None
 
     @property
     def app(self) -> AppConfig:
@@ -123,6 +125,14 @@ class Runtime:
         db = Database(self.settings)
         self._databases.append(db)
         return db
+
+    def services(self) -> ServiceContext:
+        """The context use cases run in; one per task run, sharing the run's engine."""
+        if self._services is None:
+            from backend.app.services.context import ServiceContext
+
+            self._services = ServiceContext(self.settings, self.database(), self.actor)
+        return self._services
 
     def announce(self) -> None:
         """Name the profile and the database on stderr, so nobody migrates prod thinking dev."""

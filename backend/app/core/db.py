@@ -266,3 +266,13 @@ def file_exists(settings: Settings) -> bool | None:
     """For SQLite, whether the file exists; None for a server database."""
     path = sqlite_path(settings.database_url)
     return None if path is None else Path(path).exists()
+
+
+def is_unique_violation(error: exc.IntegrityError) -> bool:
+    """Whether an IntegrityError is a duplicate key (rather than, say, a check constraint)."""
+    orig = error.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate is not None:
+        return bool(sqlstate == "23505")
+    message = str(orig).lower()
+    return "unique constraint failed" in message or "duplicate key" in message

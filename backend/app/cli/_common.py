@@ -1,0 +1,106 @@
+"""Pieces several namespaces share: password sources, how users and accounts are shown."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from backend.app.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from backend.app.cli._runtime import Runtime
+    from backend.app.models import ServiceAccount, User
+
+PASSWORD_HELP = {
+    "password_stdin": "read the password from standard input (a terminal is prompted, no echo)",
+    "password_env": "read the password from the environment variable NAME",
+    "random_password": "generate a random password and print it once",
+}
+YES_HELP = "confirm a destructive change (or set APP_ASSUME_YES=1)"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+@dataclass(frozen=True)
+class Password:
+    """A password from one source. ``generated`` ones are printed once; the rest never."""
+
+    value: str
+    source: str  # "stdin", "env:NAME" or "random" (safe to audit: never the value)
+    generated: bool = False
+
+
+def read_password(
+    rt: Runtime, *, stdin: bool, env: str, random: bool, required: bool
+) -> Password | None:
+    """The password from the one source the flags name. No flag ever carries the password."""
+    chosen = [name for name, on in (("stdin", stdin), ("env", bool(env)), ("random", random)) if on]
+    if len(chosen) > 1:
+        raise InvalidInput(
+            "give only one of --password-stdin, --password-env and --random-password"
+        )
+    if not chosen:
+        if required:
+            raise InvalidInput(
+                "a password source is required: --password-stdin, --password-env NAME "
+                "or --random-password"
+            )
+        return None
+    if random:
+        return Password(rt.services().passwords.generate(), "random", generated=True)
+    if env:
+        if not _ENV_NAME.fullmatch(env):
+            raise InvalidInput("--password-env takes the NAME of an environment variable")
+        value = os.environ.get(env)
+        if value is None:
+            raise InvalidInput(f"the environment variable {env} is not set")
+        return Password(value, f"env:{env}")
+    return Password(_read_stdin(rt.settings.passwords.max_length), "stdin")
+
+
+def _read_stdin(limit: int) -> str:
+    if sys.stdin is None:
+        raise InvalidInput("--password-stdin: there is no standard input")
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("Password: ")
+    data = sys.stdin.read(limit + 3)
+    if len(data) > limit + 2:
+        raise InvalidInput(f"the password is longer than {limit} characters")
+    # Only the line ending a pipe adds is dropped: other whitespace may be part of the password.
+    if data.endswith("\r\n"):
+        return data[:-2]
+    return data[:-1] if data.endswith("\n") else data
+
+
+def user_record(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "active": user.is_active,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+        "last_login_at": user.last_login_at,
+    }
+
+
+def account_record(account: ServiceAccount) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "name": account.name,
+        "description": account.description,
+        "active": account.is_active,
+        "created_at": account.created_at,
+        "updated_at": account.updated_at,
+    }
+
+
+def require(value: str, flag: str) -> str:
+    if not value:
+        raise InvalidInput(f"{flag} is required")
+    return value

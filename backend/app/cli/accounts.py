@@ -1,0 +1,94 @@
+"""`accounts` tasks: service accounts, the non-human owners of API keys (CI, other services)."""
+
+from __future__ import annotations
+
+from backend.app.cli._common import YES_HELP, account_record
+from backend.app.cli._runtime import Runtime, app_task
+
+ACCOUNT_COLUMNS = [
+    ("id", "ID"),
+    ("name", "NAME"),
+    ("active", "ACTIVE"),
+    ("created_at", "CREATED"),
+    ("description", "DESCRIPTION"),
+]
+
+
+@app_task(
+    help={
+        "name": "a slug: lower-case letters, digits and hyphens (e.g. ci-deploy)",
+        "description": "what the account is for",
+    }
+)
+async def create(rt: Runtime, name: str, description: str = "") -> None:
+    """Create a service account."""
+    from backend.app.services import accounts
+
+    account = await accounts.create_account(
+        rt.services(), name=name, description=description or None
+    )
+    rt.out.result(
+        {"status": "created", **account_record(account)},
+        text=f"created service account {account.name}",
+    )
+
+
+@app_task(name="list", help={"all": "include deactivated accounts"})
+async def list_(rt: Runtime, all: bool = False) -> None:
+    """List active service accounts (all of them with --all)."""
+    from backend.app.services import accounts
+
+    async with accounts.list_accounts(rt.services(), include_inactive=all) as rows:
+        await rt.out.table(rows, ACCOUNT_COLUMNS, empty="(no service accounts)")
+
+
+@app_task(help={"name": "the account's name"})
+async def show(rt: Runtime, name: str) -> None:
+    """Show one service account."""
+    from backend.app.services import accounts
+
+    account, live_keys = await accounts.get_account(rt.services(), name=name)
+    rt.out.record({**account_record(account), "live_api_keys": live_keys})
+
+
+async def _set_active(rt: Runtime, name: str, *, active: bool) -> None:
+    from backend.app.services import accounts
+
+    change = await accounts.set_active(rt.services(), name=name, active=active)
+    account = change.value
+    if change.changed:
+        status = "activated" if active else "deactivated"
+        text = f"{status}: {account.name}"
+    else:
+        status = "unchanged"
+        text = f"unchanged: {account.name} is already {'active' if active else 'inactive'}"
+    rt.out.result({"status": status, **account_record(account)}, text=text)
+
+
+@app_task(help={"name": "the account's name"})
+async def activate(rt: Runtime, name: str) -> None:
+    """Reactivate a service account (its unexpired keys verify again)."""
+    await _set_active(rt, name, active=True)
+
+
+@app_task(help={"name": "the account's name"})
+async def deactivate(rt: Runtime, name: str) -> None:
+    """Deactivate a service account; its API keys stop verifying meanwhile."""
+    await _set_active(rt, name, active=False)
+
+
+@app_task(help={"name": "the account's name", "yes": YES_HELP})
+async def delete(rt: Runtime, name: str, yes: bool = False) -> None:
+    """Delete a service account and its API keys (destructive: needs --yes)."""
+    from backend.app.services import accounts
+
+    deleted = await accounts.delete_account(rt.services(), name=name, confirmed=rt.confirmed(yes))
+    rt.out.result(
+        {
+            "status": "deleted",
+            **account_record(deleted.account),
+            "keys_deleted": deleted.keys_deleted,
+        },
+        text=f"deleted service account {deleted.account.name} and "
+        f"{deleted.keys_deleted} API key(s)",
+    )

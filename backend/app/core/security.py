@@ -1,0 +1,85 @@
+"""Passwords: argon2id through passlib (libpass), with parameters from settings."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from backend.app.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from backend.app.core.settings import PasswordPolicy
+
+# Never a password a user could type: it only equalises the time of a failed lookup.
+_DUMMY_PASSWORD = "timing-equaliser-" + "x" * 16
+
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def generate_password(length: int = 24) -> str:
+    """A random password from ``secrets``: letters and digits only (no shell quoting trouble),
+    about 143 bits at the default length."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+class PasswordHasher:
+    """Hashes with argon2id at the configured cost; verification upgrades weaker hashes."""
+
+    def __init__(self, policy: PasswordPolicy) -> None:
+        self.policy = policy
+
+    @cached_property
+    def _context(self) -> Any:
+        from passlib.context import CryptContext
+
+        return CryptContext(
+            schemes=["argon2"],
+            deprecated="auto",
+            argon2__type="ID",
+            argon2__memory_cost=self.policy.argon2_memory_kib,
+            argon2__rounds=self.policy.argon2_time_cost,
+            argon2__parallelism=self.policy.argon2_parallelism,
+        )
+
+    def check(self, password: str) -> None:
+        """Raise InvalidInput unless ``password`` meets the policy. Never echoes it."""
+        policy = self.policy
+        if len(password) < policy.min_length:
+            raise InvalidInput(f"the password is shorter than {policy.min_length} characters")
+        if len(password) > policy.max_length:
+            raise InvalidInput(f"the password is longer than {policy.max_length} characters")
+        if "\x00" in password:
+            raise InvalidInput("the password contains a NUL character")
+        if not password.strip():
+            raise InvalidInput("the password is blank")
+
+    def hash(self, password: str) -> str:
+        self.check(password)
+        return str(self._context.hash(password))
+
+    def verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
+        """Whether ``password`` matches, and a replacement hash when the stored one is weaker.
+
+        With no stored hash it still spends one hash's time, so a missing user cannot be told
+        from a wrong password by timing.
+        """
+        if len(password) > self.policy.max_length:
+            return False, None
+        if hashed is None:
+            self._context.verify_and_update(_DUMMY_PASSWORD, self._dummy_hash)
+            return False, None
+        try:
+            ok, new_hash = self._context.verify_and_update(password, hashed)
+        except ValueError:  # not a hash passlib knows: treat as a failed match
+            return False, None
+        return bool(ok), new_hash
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        return str(self._context.hash(_DUMMY_PASSWORD))
+
+    def generate(self) -> str:
+        return generate_password(max(24, self.policy.min_length))
