@@ -12,7 +12,7 @@ from invoke.parser.argument import Argument
 from invoke.program import Program
 
 from backend.app.cli import build_namespace
-from backend.app.core.profiles import CONFIG_SUFFIXES, merge_dicts
+from backend.app.core.profiles import CONFIG_SUFFIXES, merge_dicts, package_defaults
 
 
 def find_project(start: Path, environ: dict[str, str] | Any = os.environ) -> Path | None:
@@ -50,7 +50,9 @@ class AppProgram(Program):
         try:
             self.config.load_project()
         except Exception as error:
-            raise Exit(f"error: cannot load {folder}/invoke.yaml: {error}", code=2) from None
+            detail = " ".join(str(error).split())  # YAML errors span lines; errors are one line
+            raise Exit(f"error: cannot load {folder}/invoke.yaml: {detail}", code=2) from None
+        check_app_sections(self.config)
 
     def update_config(self, merge: bool = True) -> None:
         super().update_config(merge=False)
@@ -61,6 +63,29 @@ class AppProgram(Program):
             self.config.load_overrides(overrides, merge=False)
         if merge:
             self.config.merge()
+
+
+def check_app_sections(config: Any) -> None:
+    """Refuse an ``app:`` section that invoke could not merge over the shipped profiles.
+
+    Invoke would only find out when running the first task, and fail with a traceback.
+    """
+    from invoke.config import AmbiguousMergeError
+    from invoke.config import merge_dicts as invoke_merge
+
+    merged = {"app": package_defaults()}
+    for level in ("system", "user", "project"):
+        data = getattr(config, f"_{level}", None) or {}
+        if "app" not in data:
+            continue
+        try:
+            invoke_merge(merged, {"app": copy.deepcopy(data["app"])})
+        except AmbiguousMergeError:
+            where = getattr(config, f"_{level}_path", None) or f"the {level} config file"
+            raise Exit(
+                f"error: {where}: app, app.profiles and each profile in it must be mappings",
+                code=2,
+            ) from None
 
 
 def program() -> AppProgram:

@@ -26,25 +26,37 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
-from backend.app.core.durations import format_duration, parse_duration
+from backend.app.core.durations import MAX_DURATION, format_duration, parse_duration
 from backend.app.core.redaction import mask_url
 from backend.app.errors import InvalidInput
 
 ENV_PREFIX = "APP_"
 ENV_NESTED_DELIMITER = "__"
 INSECURE_DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105
+# Per-invocation switches that share the prefix but are not settings (never read from .env).
+CLI_SWITCHES = frozenset(
+    ENV_PREFIX + name
+    for name in ("PROFILE", "OUTPUT", "ASSUME_YES", "ALLOW_DESTRUCTIVE", "ACTOR", "DEBUG", "ROOT")
+)
 
 
 def _to_timedelta(value: Any) -> Any:
-    if isinstance(value, str):
-        return parse_duration(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
+    # ValueError (not InvalidInput) so the setting is named; the text never quotes the value.
+    try:
+        if isinstance(value, str):
+            value = parse_duration(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            value = timedelta(seconds=value)
+    except (InvalidInput, OverflowError):
+        raise ValueError("use a number and a unit (w, d, h, m, s), e.g. 90d, 24h, 1h30m") from None
+    if isinstance(value, timedelta) and not timedelta(0) <= value <= MAX_DURATION:
+        raise ValueError("must be between 0s and 100 years")
     return value
 
 
@@ -158,11 +170,30 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         profile = InvokeProfileSource(settings_cls, init_kwargs=_PROFILE_VALUES.get() or {})
-        return init_settings, env_settings, profile, dotenv_settings
+        env_file = (
+            dotenv_settings.env_file if isinstance(dotenv_settings, DotEnvSettingsSource) else None
+        )
+        return init_settings, env_settings, profile, ProjectDotEnvSource(settings_cls, env_file)
 
 
 class InvokeProfileSource(InitSettingsSource):
     """The active invoke profile's settings, ranked between the environment and ``.env``."""
+
+
+class ProjectDotEnvSource(DotEnvSettingsSource):
+    """``.env`` in the project root, reading only its ``APP_*`` lines that are settings.
+
+    The file is often shared with other tools (docker compose, ...), whose lines are not ours,
+    and the CLI switches are read from the process environment only. A misspelt ``APP_*``
+    setting still fails as an unknown setting.
+    """
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {
+            name: value
+            for name, value in super()._load_env_vars().items()
+            if name.upper().startswith(ENV_PREFIX) and name.upper() not in CLI_SWITCHES
+        }
 
 
 _PROFILE_VALUES: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(

@@ -1,0 +1,298 @@
+"""Settings: the layers and their order, nested merging, validation that never echoes a value."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend.app.core.config import load_app_config
+from backend.app.core.profiles import package_defaults
+from backend.app.core.settings import Settings, build_settings
+from backend.app.errors import InvalidInput
+
+# Looks like a credential: every error test asserts this text never reaches a message.
+SECRETISH = "hunter2-Sup3rS3cret-value"
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project root that is not the cwd, so nothing resolves against the cwd by accident."""
+    folder = tmp_path / "root"
+    folder.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    return folder
+
+
+def write_dotenv(root: Path, **values: str) -> None:
+    lines = [f"{name}={value}" for name, value in values.items()]
+    (root / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def build(root: Path, profile: Mapping[str, Any] | None = None, **overrides: Any) -> Settings:
+    return build_settings(profile_values=profile or {}, root=root, overrides=overrides)
+
+
+def invalid(root: Path, profile: Mapping[str, Any] | None = None, **overrides: Any) -> str:
+    with pytest.raises(InvalidInput) as caught:
+        build(root, profile, **overrides)
+    return str(caught.value)
+
+
+# -- precedence ------------------------------------------------------------------------------------
+
+LAYERS = ("default", "dotenv", "profile", "env", "flag")
+
+
+def _settings_with_layers_up_to(top: str, root: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Set admin_email in every layer from the bottom up to ``top``, each naming its layer."""
+    upto = LAYERS[: LAYERS.index(top) + 1]
+    if "dotenv" in upto:
+        write_dotenv(root, APP_ADMIN_EMAIL="dotenv@example.com")
+    profile = {"admin_email": "profile@example.com"} if "profile" in upto else {}
+    if "env" in upto:
+        monkeypatch.setenv("APP_ADMIN_EMAIL", "env@example.com")
+    overrides = {"admin_email": "flag@example.com"} if "flag" in upto else {}
+    return build(root, profile, **overrides)
+
+
+@pytest.mark.parametrize("top", LAYERS)
+def test_each_layer_beats_every_layer_below_it(
+    top: str, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings_with_layers_up_to(top, root, monkeypatch)
+    expected = None if top == "default" else f"{top}@example.com"
+    assert settings.admin_email == expected
+
+
+def test_nested_keys_merge_key_by_key_across_all_layers(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_dotenv(root, APP_PASSWORDS__ARGON2_PARALLELISM="2")
+    monkeypatch.setenv("APP_PASSWORDS__ARGON2_TIME_COST", "3")
+    settings = build(root, {"passwords": {"min_length": 16}}, passwords={"max_length": 2048})
+    policy = settings.passwords
+    assert (policy.argon2_parallelism, policy.argon2_time_cost) == (2, 3)
+    assert (policy.min_length, policy.max_length) == (16, 2048)
+    assert policy.argon2_memory_kib == 19_456  # untouched keys keep their defaults
+
+
+def test_a_higher_layer_replaces_only_the_nested_key_it_sets(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_PASSWORDS__MIN_LENGTH", "20")
+    settings = build(root, {"passwords": {"min_length": 16, "argon2_time_cost": 4}})
+    assert settings.passwords.min_length == 20
+    assert settings.passwords.argon2_time_cost == 4
+
+
+def test_dotenv_is_read_from_the_project_root_and_not_from_the_cwd(root: Path) -> None:
+    write_dotenv(Path.cwd(), APP_ADMIN_EMAIL="cwd@example.com")
+    write_dotenv(root, APP_ADMIN_EMAIL="root@example.com")
+    assert build(root).admin_email == "root@example.com"
+
+
+def test_secrets_from_dotenv_are_secret_strings_that_never_print(root: Path) -> None:
+    write_dotenv(root, APP_SECRET_KEY=SECRETISH, APP_ADMIN_PASSWORD=SECRETISH)
+    settings = build(root)
+    assert settings.secret_key.get_secret_value() == SECRETISH
+    assert settings.admin_password is not None
+    assert settings.admin_password.get_secret_value() == SECRETISH
+    assert SECRETISH not in repr(settings)
+    assert SECRETISH not in str(settings)
+    assert SECRETISH not in settings.model_dump_json()
+
+
+def test_dotenv_lines_meant_for_other_tools_are_ignored(root: Path) -> None:
+    write_dotenv(root, POSTGRES_PASSWORD=SECRETISH, COMPOSE_PROJECT_NAME="demo")
+    assert build(root).admin_email is None
+
+
+@pytest.mark.parametrize(
+    "switch",
+    [
+        "APP_PROFILE",
+        "APP_ASSUME_YES",
+        "APP_ALLOW_DESTRUCTIVE",
+        "APP_OUTPUT",
+        "APP_DEBUG",
+        "APP_ROOT",
+    ],
+)
+def test_cli_switches_in_dotenv_are_not_settings_and_do_not_break_loading(
+    switch: str, root: Path
+) -> None:
+    write_dotenv(root, **{switch: "1"})
+    assert build(root).admin_email is None
+
+
+def test_a_misspelt_app_setting_in_dotenv_is_named_as_unknown(root: Path) -> None:
+    write_dotenv(root, APP_SECRET_KEE=SECRETISH)
+    message = invalid(root)
+    assert "secret_kee" in message
+    assert "unknown setting" in message
+    assert SECRETISH not in message
+
+
+# -- database URLs ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("postgres://u@db.internal/app", "postgresql+asyncpg://u@db.internal/app"),
+        ("postgresql://u@db.internal/app", "postgresql+asyncpg://u@db.internal/app"),
+        ("POSTGRESQL://u@db.internal/app", "postgresql+asyncpg://u@db.internal/app"),
+        ("postgresql+asyncpg://u@db.internal/app", "postgresql+asyncpg://u@db.internal/app"),
+        ("sqlite:////srv/app.sqlite", "sqlite+aiosqlite:////srv/app.sqlite"),
+    ],
+)
+def test_database_urls_get_the_async_driver(given: str, stored: str, root: Path) -> None:
+    assert build(root, database_url=given).database_url == stored
+
+
+@pytest.mark.parametrize("layer", ["profile", "env", "dotenv"])
+def test_a_relative_sqlite_path_resolves_against_the_project_root_from_any_layer(
+    layer: str, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "sqlite:///var/app.sqlite?timeout=3"
+    profile = {"database_url": url} if layer == "profile" else {}
+    if layer == "env":
+        monkeypatch.setenv("APP_DATABASE_URL", url)
+    if layer == "dotenv":
+        write_dotenv(root, APP_DATABASE_URL=url)
+    settings = build(root, profile)
+    assert settings.database_url == f"sqlite+aiosqlite:///{root / 'var' / 'app.sqlite'}?timeout=3"
+
+
+def test_an_absolute_sqlite_path_is_kept_as_it_is(root: Path, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'abs.sqlite'}"
+    assert build(root, database_url=url).database_url == url
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///:memory:", "sqlite+aiosqlite:///:memory:?cache=shared"]
+)
+def test_an_in_memory_sqlite_database_is_rejected(url: str, root: Path) -> None:
+    message = invalid(root, database_url=url)
+    assert message.startswith("invalid setting database_url:")
+    assert "in-memory" in message
+
+
+def test_an_unsupported_driver_is_rejected_without_echoing_the_url(root: Path) -> None:
+    message = invalid(root, database_url=f"mysql://app:{SECRETISH}@db/app")
+    assert "database_url" in message
+    assert "mysql" in message
+    assert SECRETISH not in message
+
+
+def test_repr_and_str_of_settings_mask_the_database_password(root: Path) -> None:
+    settings = build(root, database_url=f"postgresql://app:{SECRETISH}@db.internal:5432/app")
+    assert settings.database_url is not None
+    assert SECRETISH in settings.database_url  # the real value is still there to connect with
+    for shown in (repr(settings), str(settings)):
+        assert SECRETISH not in shown
+        assert "postgresql+asyncpg://app:***@db.internal:5432/app" in shown
+
+
+# -- invalid values and unknown keys --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("profile", "name"),
+    [
+        ({"passwords": {"min_length": SECRETISH}}, "passwords.min_length"),
+        ({"database_connect_timeout": SECRETISH}, "database_connect_timeout"),
+        ({"confirm_destructive": SECRETISH}, "confirm_destructive"),
+        ({"database_url": SECRETISH}, "database_url"),
+        ({"api_keys": {"prefix": SECRETISH}}, "api_keys.prefix"),
+        ({"api_keys": {"account_default_expiry": SECRETISH}}, "api_keys.account_default_expiry"),
+        ({"api_keys": {"last_used_resolution": SECRETISH}}, "api_keys.last_used_resolution"),
+    ],
+)
+def test_an_invalid_value_names_the_setting_and_never_echoes_the_value(
+    profile: dict[str, Any], name: str, root: Path
+) -> None:
+    message = invalid(root, profile)
+    assert message.startswith(f"invalid setting {name}:")
+    assert "\n" not in message
+    assert SECRETISH not in message
+
+
+def test_an_invalid_value_from_the_environment_names_the_setting(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_PASSWORDS__ARGON2_TIME_COST", SECRETISH)
+    message = invalid(root)
+    assert message.startswith("invalid setting passwords.argon2_time_cost:")
+    assert SECRETISH not in message
+
+
+@pytest.mark.parametrize(
+    ("profile", "name"),
+    [
+        ({"secret_kee": SECRETISH}, "secret_kee"),
+        ({"passwords": {"pepper": SECRETISH}}, "passwords.pepper"),
+    ],
+)
+def test_an_unknown_key_is_named_as_an_unknown_setting_without_its_value(
+    profile: dict[str, Any], name: str, root: Path
+) -> None:
+    message = invalid(root, profile)
+    assert f"{name}: unknown setting" in message
+    assert SECRETISH not in message
+
+
+@pytest.mark.parametrize(
+    ("passwords", "name"),
+    [
+        ({"argon2_memory_kib": 4096}, "passwords.argon2_memory_kib"),
+        ({"argon2_time_cost": 1}, "passwords.argon2_time_cost"),
+    ],
+)
+def test_argon2_parameters_below_the_owasp_floor_are_rejected(
+    passwords: dict[str, int], name: str, root: Path
+) -> None:
+    assert invalid(root, {"passwords": passwords}).startswith(f"invalid setting {name}:")
+
+
+@pytest.mark.parametrize(("value", "expected"), [("36h", timedelta(hours=36)), (90, timedelta(90))])
+def test_durations_read_human_text_or_seconds(
+    value: object, expected: timedelta, root: Path
+) -> None:
+    expiry = build(root, {"api_keys": {"user_default_expiry": value}}).api_keys.user_default_expiry
+    if isinstance(value, int):
+        expected = timedelta(seconds=value)
+    assert expiry == expected
+
+
+@pytest.mark.parametrize("value", [-5, -0.5, 10**12])
+def test_a_negative_or_absurd_duration_is_invalid(value: float, root: Path) -> None:
+    message = invalid(root, {"api_keys": {"account_default_expiry": value}})
+    assert message.startswith("invalid setting api_keys.account_default_expiry:")
+
+
+# -- through load_app_config -----------------------------------------------------------------------
+
+
+def test_load_app_config_builds_the_chosen_profiles_settings_with_flags_on_top(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_PROFILE", "test")
+    app = load_app_config(app=package_defaults(), root=root, overrides={"admin_email": "f@x.io"})
+    assert app.profile.name == "test"
+    assert app.settings.database_url == f"sqlite+aiosqlite:///{root / 'var' / 'test.sqlite'}"
+    assert app.settings.confirm_destructive is True
+    assert app.settings.admin_email == "f@x.io"
+
+
+def test_the_prod_profile_is_protected_and_dev_needs_no_confirmation(root: Path) -> None:
+    prod = load_app_config(app=package_defaults(), root=root, selected="prod")
+    dev = load_app_config(app=package_defaults(), root=root)
+    assert (prod.protected, prod.settings.database_url) == (True, None)
+    assert (dev.protected, dev.settings.confirm_destructive) == (False, False)
