@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from invoke.collection import Collection
 
-from backend.app.cli import accounts, audit, db, keys, users
+from backend.app.cli import accounts, audit, config, db, keys, users
 from backend.app.cli._runtime import profile
 from backend.app.core.profiles import package_defaults
 
-NAMESPACES = (db, users, keys, accounts, audit)
+NAMESPACES = (db, users, keys, accounts, config, audit)
 
 
 def build_namespace() -> Collection:

@@ -168,7 +168,8 @@ def app_config_from_invoke(config: Any) -> AppConfig:
         root=project_root(prefix),
         selected=selected,
         selected_via=selected_via,
-        config_files=tuple(Path(p) for p in found if p),
+        # invoke records a missing *.py config file as found (it loads it as {}): check.
+        config_files=tuple(Path(p) for p in found if p and Path(p).is_file()),
     )
 
 

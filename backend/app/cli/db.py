@@ -127,8 +127,10 @@ async def history(rt: Runtime) -> None:
 )
 async def check(rt: Runtime, wait: str = "0") -> None:
     """Exit 0 when the database is reachable, at head and matches the models (else 6 or 7)."""
+    from backend.app.cli.config import warn_about_environment
     from backend.app.services import schema
 
+    warn_about_environment(rt)
     seconds = _seconds(wait, flag="--wait")
     state = await schema.check(rt.app, wait=seconds)
     revision = state.current[0]

@@ -29,6 +29,8 @@ class AppConfig:
     settings: Settings
     app: Mapping[str, Any] = field(repr=False)
     config_files: tuple[Path, ...] = ()
+    # Settings given as explicit flags, the highest layer (kept to report provenance).
+    overrides: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def profiles(self) -> list[str]:
@@ -65,7 +67,12 @@ def load_app_config(
         profile_values=profile_values(app, choice.name), root=root, overrides=overrides
     )
     return AppConfig(
-        root=root, profile=choice, settings=settings, app=app, config_files=config_files
+        root=root,
+        profile=choice,
+        settings=settings,
+        app=app,
+        config_files=config_files,
+        overrides=dict(overrides or {}),
     )
 
 

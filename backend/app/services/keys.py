@@ -380,7 +380,9 @@ async def rotate_key(ctx: ServiceContext, *, key_id: int, grace: str | None = No
                     "new_key_id": new.key.id,
                     "new_key": new.key.display_prefix,
                     "grace": grace,
-                    "old_key_ends": (old.revoked_at or old.expires_at or now).isoformat(timespec="seconds"),
+                    "old_key_ends": (old.revoked_at or old.expires_at or now).isoformat(
+                        timespec="seconds"
+                    ),
                 },
             )
     except IntegrityError:  # pragma: no cover - a digest collision: 2**-190

@@ -298,10 +298,16 @@ def history(app: AppConfig) -> list[Revision]:
 async def check(app: AppConfig, *, wait: float = 0.0) -> SchemaState:
     """Raise unless the database is reachable (6), at the single head, and matches the models (7).
 
-    ``wait`` retries reaching the database for up to that many seconds.
+    ``wait`` retries reaching the database for up to that many seconds. A protected profile
+    with unsafe settings (default secret key, SQLite) fails first, as invalid input (2).
     """
+    from backend.app.core.provenance import production_problems
     from backend.app.errors import DatabaseUnreachable
 
+    if problems := production_problems(app):
+        raise InvalidInput(
+            f"unsafe settings for the protected profile {app.profile.name}: {'; '.join(problems)}"
+        )
     deadline = time.monotonic() + wait
     while True:
         try:
