@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, exc
+from sqlalchemy import Select, event, exc
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -129,6 +131,8 @@ class Database:
         self.settings = settings
         self._create = create
         self._engine: AsyncEngine | None = None
+        self._reader: AsyncConnection | None = None
+        self._prepared: dict[Select[Any], _Prepared] = {}
 
     @property
     def engine(self) -> AsyncEngine:
@@ -155,10 +159,80 @@ class Database:
             async with self.engine.connect() as conn:
                 yield conn
 
+    async def read_first(
+        self, statement: Select[Any], params: Mapping[str, Any]
+    ) -> Mapping[str, Any] | None:
+        """The first row of a read-only ``statement``, as a mapping; for hot paths.
+
+        Runs outside any transaction (one statement is consistent by itself) on a connection
+        kept open for the life of this Database. On SQLite the statement, compiled once, goes
+        straight to the driver in one call: aiosqlite runs each cursor operation on its own
+        thread, and the five round trips SQLAlchemy's adapter makes cost far more than the query.
+        """
+        with translate_errors(self.settings):
+            if self._reader is None:
+                conn = await self.engine.connect()
+                self._reader = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if self.dialect != "sqlite":
+                result = await self._reader.execute(statement, params)
+                first: Mapping[str, Any] | None = result.mappings().first()
+                return first
+            prepared = self._prepared.get(statement)
+            if prepared is None:
+                prepared = self._prepared[statement] = _Prepared.of(statement, self.engine)
+            raw = await self._reader.get_raw_connection()
+            rows = await raw.driver_connection.execute_fetchall(  # type: ignore[union-attr]
+                prepared.sql, prepared.bind(params)
+            )
+            return prepared.row(rows[0]) if rows else None
+
     async def dispose(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A statement compiled once for SQLite, with the type conversions SQLAlchemy would apply."""
+
+    sql: str
+    names: tuple[str, ...]
+    bind_processors: tuple[Callable[[Any], Any] | None, ...]
+    keys: tuple[str, ...]
+    result_processors: tuple[Callable[[Any], Any] | None, ...]
+
+    @classmethod
+    def of(cls, statement: Select[Any], engine: AsyncEngine) -> _Prepared:
+        dialect = engine.dialect
+        compiled: Any = statement.compile(dialect=dialect)
+        names = tuple(compiled.positiontup or ())
+        processors = compiled._bind_processors
+        columns = compiled._result_columns
+        return cls(
+            sql=compiled.string,
+            names=names,
+            bind_processors=tuple(processors.get(name) for name in names),
+            keys=tuple(column.keyname for column in columns),
+            result_processors=tuple(
+                column.type._cached_result_processor(dialect, None) for column in columns
+            ),
+        )
+
+    def bind(self, params: Mapping[str, Any]) -> list[Any]:
+        return [
+            params[name] if fn is None else fn(params[name])
+            for name, fn in zip(self.names, self.bind_processors, strict=True)
+        ]
+
+    def row(self, values: Sequence[Any]) -> dict[str, Any]:
+        return {
+            key: value if fn is None else fn(value)
+            for key, fn, value in zip(self.keys, self.result_processors, values, strict=True)
+        }
 
 
 class translate_errors:
@@ -184,7 +258,9 @@ def classify_error(error: BaseException, where: str) -> AppError | None:
     ``where`` names the database in messages; it must already be masked.
     """
     if isinstance(error, exc.DBAPIError):
-        return _classify_dbapi(error, where)
+        return _classify_dbapi(error.orig, where, invalidated=error.connection_invalidated)
+    if isinstance(error, sqlite3.Error):
+        return _classify_dbapi(error, where, invalidated=False)
     if isinstance(error, socket.gaierror):
         return DatabaseUnreachable(f"cannot resolve the database host ({where})")
     if isinstance(error, ConnectionRefusedError):
@@ -200,8 +276,9 @@ def classify_error(error: BaseException, where: str) -> AppError | None:
     return None
 
 
-def _classify_dbapi(error: exc.DBAPIError, where: str) -> AppError | None:
-    orig = error.orig
+def _classify_dbapi(
+    orig: BaseException | None, where: str, *, invalidated: bool
+) -> AppError | None:
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if isinstance(sqlstate, str):
         cause = getattr(orig, "__cause__", None)
@@ -228,7 +305,7 @@ def _classify_dbapi(error: exc.DBAPIError, where: str) -> AppError | None:
         return Refused(f"the database is read-only ({where})")
     if "disk i/o error" in message or "file is not a database" in message:
         return DatabaseUnreachable(f"cannot read the SQLite database ({where}): {message}")
-    if error.connection_invalidated:
+    if invalidated:
         return DatabaseUnreachable(f"lost the connection to the database ({where})")
     return None
 

@@ -405,27 +405,27 @@ async def authenticate(ctx: ServiceContext, raw_key: str) -> Principal:
     parsed = parse_key(raw_key)
     wanted = digest(parsed.value, _pepper(ctx))
     now = utcnow()
-    async with ctx.db.connect() as conn:
-        row = (await conn.execute(repo.lookup_query(), {"digest": wanted})).first()
-    if row is None or not hmac.compare_digest(row.digest, wanted):
+    row = await ctx.db.read_first(repo.lookup_query(), {"digest": wanted})
+    if row is None or not hmac.compare_digest(row["digest"], wanted):
         raise KeyRejected("unknown")
-    if row.revoked_at is not None:
+    if row["revoked_at"] is not None:
         raise KeyRejected("revoked")
-    if row.expires_at is not None and row.expires_at <= now:
+    if row["expires_at"] is not None and row["expires_at"] <= now:
         raise KeyRejected("expired")
-    is_user = row.user_id is not None
-    if not (row.user_active if is_user else row.account_active):
+    is_user = row["user_id"] is not None
+    if not (row["user_active"] if is_user else row["account_active"]):
         raise KeyRejected("owner inactive")
     resolution = ctx.settings.api_keys.last_used_resolution
-    if row.last_used_at is None or row.last_used_at < now - resolution:
-        await _touch(ctx, key_id=row.id, now=now, stale_before=now - resolution)
+    last_used = row["last_used_at"]
+    if last_used is None or last_used < now - resolution:
+        await _touch(ctx, key_id=row["id"], now=now, stale_before=now - resolution)
     return Principal(
         kind="user" if is_user else "account",
-        id=row.user_id if is_user else row.service_account_id,
-        name=row.email if is_user else row.account_name,
-        role=row.role if is_user else None,
-        key_id=row.id,
-        scopes=tuple(row.scopes or ()),
+        id=row["user_id"] if is_user else row["service_account_id"],
+        name=row["email"] if is_user else row["account_name"],
+        role=row["role"] if is_user else None,
+        key_id=row["id"],
+        scopes=tuple(row["scopes"] or ()),
     )
 
 
