@@ -21,8 +21,13 @@ def is_secret_name(name: str) -> bool:
     return any(last == s or last.endswith("_" + s) for s in SECRET_NAME_SUFFIXES)
 
 
+# asyncpg (and libpq) also take the password as a query parameter: ?password=...
+_QUERY_PASSWORD = re.compile(r"([?&][a-z_]*password=)[^&#\s]*", re.IGNORECASE)
+
+
 def mask_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***`` (``user:***@host``)."""
+    """Return ``url`` with every password masked: ``user:***@host`` and ``?password=***``."""
+    url = _QUERY_PASSWORD.sub(lambda m: m.group(1) + URL_PASSWORD_MASK, url)
     if "://" not in url or "@" not in url:
         return url
     scheme_end = url.index("://") + 3
