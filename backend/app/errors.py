@@ -70,6 +70,12 @@ class DatabaseUnreachable(AppError):
     exit_code = 6
 
 
+class MigrationFailed(AppError):
+    """A migration raised; its transaction was rolled back (exit 1: an unexpected failure)."""
+
+    exit_code = 1
+
+
 class SchemaNotReady(AppError):
     """The database is not at head, has several heads, or drifted from the models (exit 7)."""
 

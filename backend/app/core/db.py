@@ -33,7 +33,6 @@ from backend.app.errors import (
     Conflict,
     DatabaseUnreachable,
     InvalidInput,
-    Refused,
     SchemaNotReady,
 )
 
@@ -302,7 +301,7 @@ def _classify_dbapi(
             "another process is writing to it"
         )
     if "readonly database" in message or "read-only" in message:
-        return Refused(f"the database is read-only ({where})")
+        return DatabaseUnreachable(f"the database is read-only, nothing was written ({where})")
     if "disk i/o error" in message or "file is not a database" in message:
         return DatabaseUnreachable(f"cannot read the SQLite database ({where}): {message}")
     if invalidated:
@@ -324,7 +323,7 @@ def _classify_sqlstate(sqlstate: str, where: str, name: str) -> AppError | None:
     if sqlstate in ("40001", "40P01"):
         return Conflict(f"the change collided with a concurrent one and was rolled back ({name})")
     if sqlstate == "25006":
-        return Refused(f"the database is read-only ({where})")
+        return DatabaseUnreachable(f"the database is read-only, nothing was written ({where})")
     return None
 
 

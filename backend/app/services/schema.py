@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from backend.app.core.db import (
     Database,
+    classify_error,
     create_engine,
     file_exists,
     translate_errors,
     writer,
 )
-from backend.app.errors import InvalidInput, SchemaNotReady, quote
+from backend.app.core.redaction import mask_url
+from backend.app.errors import AppError, InvalidInput, MigrationFailed, SchemaNotReady, quote
 from backend.app.services.guards import require_confirmation, require_unprotected
 
 if TYPE_CHECKING:
@@ -133,6 +135,35 @@ def _run_command(
         cfg.attributes.pop("connection", None)
 
 
+def _migrate(
+    conn: Connection, cfg: Config, fn: Callable[..., Any], *args: Any, stamp: bool = False
+) -> MigrationResult:
+    """Run one alembic command; a failing migration is reported with where the database stays.
+
+    The caller's transaction rolls everything back (DDL included, on both engines), so the
+    database is left exactly at the revision it had before.
+    """
+    before = current_revisions(conn)
+    try:
+        _run_command(conn, cfg, fn, *args, stamp=stamp)
+    except AppError:
+        raise
+    except Exception as error:
+        if classify_error(error, mask_url(app_url(cfg))) is not None:
+            raise  # a connection problem: translated to exit 6 by the caller
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise MigrationFailed(
+            f"the migration failed and was rolled back; the database is still at "
+            f"{', '.join(before) or 'no revision'} ({type(error).__name__}: {detail})"
+        ) from error
+    return MigrationResult(before, current_revisions(conn), _heads(cfg))
+
+
+def app_url(cfg: Config) -> str:
+    app = cfg.attributes.get("app_config")
+    return (app.settings.database_url or "") if app is not None else ""
+
+
 def current_revisions(conn: Connection) -> tuple[str, ...]:
     from alembic.runtime.migration import MigrationContext
 
@@ -190,9 +221,7 @@ async def upgrade(app: AppConfig, *, revision: str = "head", sql: bool = False) 
 
     def work(conn: Connection) -> MigrationResult:
         _lock(conn)
-        before = current_revisions(conn)
-        _run_command(conn, cfg, command.upgrade, revision, stamp=True)
-        return MigrationResult(before, current_revisions(conn), _heads(cfg))
+        return _migrate(conn, cfg, command.upgrade, revision, stamp=True)
 
     return await in_migration_transaction(app, work)
 
@@ -219,9 +248,7 @@ async def downgrade(
         require_unprotected(
             _read_stamp(conn), allow_destructive=allow_destructive, action="db.downgrade"
         )
-        before = current_revisions(conn)
-        _run_command(conn, cfg, command.downgrade, revision)
-        return MigrationResult(before, current_revisions(conn), _heads(cfg))
+        return _migrate(conn, cfg, command.downgrade, revision)
 
     return await in_migration_transaction(app, work, create=False)
 
@@ -240,8 +267,8 @@ async def reset(app: AppConfig, *, confirmed: bool, allow_destructive: bool) -> 
         )
         before = current_revisions(conn)
         _drop_our_tables(conn)
-        _run_command(conn, cfg, command.upgrade, "head", stamp=True)
-        return MigrationResult(before, current_revisions(conn), _heads(cfg))
+        result = _migrate(conn, cfg, command.upgrade, "head", stamp=True)
+        return MigrationResult(before, result.after, result.heads)
 
     return await in_migration_transaction(app, work)
 
@@ -255,9 +282,7 @@ async def stamp(app: AppConfig, *, revision: str) -> MigrationResult:
 
     def work(conn: Connection) -> MigrationResult:
         _lock(conn)
-        before = current_revisions(conn)
-        _run_command(conn, cfg, command.stamp, revision, stamp=True)
-        return MigrationResult(before, current_revisions(conn), _heads(cfg))
+        return _migrate(conn, cfg, command.stamp, revision, stamp=True)
 
     return await in_migration_transaction(app, work)
 
