@@ -63,11 +63,14 @@ def read_password(
 def _read_stdin(limit: int) -> str:
     if sys.stdin is None:
         raise InvalidInput("--password-stdin: there is no standard input")
-    if sys.stdin.isatty():
-        import getpass
+    try:
+        if sys.stdin.isatty():
+            import getpass
 
-        return getpass.getpass("Password: ")
-    data = sys.stdin.read(limit + 3)
+            return getpass.getpass("Password: ")
+        data = sys.stdin.read(limit + 3)
+    except UnicodeDecodeError:  # its message would quote the offending bytes of the password
+        raise InvalidInput("the password on standard input is not valid UTF-8 text") from None
     if len(data) > limit + 2:
         raise InvalidInput(f"the password is longer than {limit} characters")
     # Only the line ending a pipe adds is dropped: other whitespace may be part of the password.

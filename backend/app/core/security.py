@@ -55,6 +55,12 @@ class PasswordHasher:
             raise InvalidInput("the password contains a NUL character")
         if not password.strip():
             raise InvalidInput("the password is blank")
+        try:
+            password.encode("utf-8")
+        except UnicodeEncodeError:
+            # Undecodable bytes from the environment or stdin arrive as lone surrogates; the
+            # encoder's own message would quote one of them (a piece of the password).
+            raise InvalidInput("the password is not valid UTF-8 text") from None
 
     def hash(self, password: str) -> str:
         self.check(password)
