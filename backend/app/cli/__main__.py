@@ -56,11 +56,14 @@ class AppProgram(Program):
 
     def update_config(self, merge: bool = True) -> None:
         super().update_config(merge=False)
+        overrides = copy.deepcopy(self.config._overrides)
+        # A chain may repeat a task on purpose (`profile dev db.upgrade profile test db.upgrade`);
+        # invoke's dedupe would silently drop the repeat.
+        merge_dicts(overrides, {"tasks": {"dedupe": False}})
         name = self.args.profile.value
         if name:
-            overrides = copy.deepcopy(self.config._overrides)
             merge_dicts(overrides, {"app": {"selected_profile": name, "selected_via": "flag"}})
-            self.config.load_overrides(overrides, merge=False)
+        self.config.load_overrides(overrides, merge=False)
         if merge:
             self.config.merge()
 

@@ -1,0 +1,197 @@
+"""The plain `alembic` CLI, `backendctl`, `python -m backend.app.cli` and `inv`, as real processes,
+in a copy of the checkout: they pick the same database and agree about it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.alembic_project import packaged_head
+from tests.conftest import CHECKOUT
+from tests.support import Db
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+HEAD = packaged_head()
+PASSWORD = "hunter2-Sup3rS3cret"
+
+
+@dataclass
+class Ran:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> object:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Checkout:
+    """A copy of the checkout's operator files; commands run in it as separate processes."""
+
+    root: Path
+    env: dict[str, str]
+
+    def run(self, program: str, *argv: str, expect: int | None = 0, **env: str) -> Ran:
+        (ran,) = self.together([program, *argv], expect=expect, **env)
+        return ran
+
+    def together(self, *commands: list[str], expect: int | None = 0, **env: str) -> list[Ran]:
+        """Run read-only commands side by side (each process pays ~1s of imports)."""
+        running = [
+            subprocess.Popen(
+                [*self._program(command[0]), *command[1:]],
+                cwd=self.root,
+                env={**self.env, **env},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for command in commands
+        ]
+        results = []
+        for command, process in zip(commands, running, strict=True):
+            stdout, stderr = process.communicate(timeout=60)
+            ran = Ran(process.returncode, stdout, stderr)
+            if expect is not None:
+                assert ran.code == expect, f"{' '.join(command)}: {ran}"
+            results.append(ran)
+        return results
+
+    def _program(self, name: str) -> list[str]:
+        if name == "-m":
+            return [sys.executable, "-m", "backend.app.cli"]
+        if name == "alembic":
+            return [str(BIN / "alembic"), "-c", "alembic.ini"]
+        return [str(BIN / name)]
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Checkout:
+    root = tmp_path / "checkout"
+    root.mkdir()
+    for name in ("invoke.yaml", "alembic.ini", "tasks.py"):
+        shutil.copyfile(CHECKOUT / name, root / name)
+    # conftest already removed every APP_*/INVOKE_* variable and pointed HOME at a temp folder.
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("PYTHONPATH", None)  # the package must come from the installed environment
+    return Checkout(root, env)
+
+
+def test_alembic_upgrade_and_current_agree_with_db_current_on_the_dev_database(
+    checkout: Checkout,
+) -> None:
+    checkout.run("alembic", "upgrade", "head")
+    assert (checkout.root / "var" / "dev.sqlite").is_file()
+    alembic, tasks = checkout.together(
+        ["alembic", "current"], ["backendctl", "db.current", "--json"]
+    )
+    assert alembic.stdout.split() == [HEAD, "(head)"]
+    assert tasks.json == {
+        "revisions": [HEAD],
+        "heads": [HEAD],
+        "at_head": True,
+        "exists": True,
+        "stamp": {"profile": "dev", "protected": False},  # the alembic CLI stamps it too
+    }
+
+
+def test_alembic_check_agrees_with_db_check_before_and_after_drift(checkout: Checkout) -> None:
+    checkout.run("backendctl", "db.upgrade")
+    alembic, tasks = checkout.together(["alembic", "check"], ["backendctl", "db.check"])
+    assert "No new upgrade operations detected" in alembic.stdout
+
+    Db("sqlite", f"sqlite+aiosqlite:///{checkout.root / 'var' / 'dev.sqlite'}").rows(
+        "ALTER TABLE users ADD COLUMN nickname VARCHAR(50)"
+    )
+    alembic, tasks = checkout.together(
+        ["alembic", "check"], ["backendctl", "db.check"], expect=None
+    )
+    assert alembic.code != 0
+    assert "users.nickname" in alembic.stderr
+    assert tasks.code == 7
+    assert "remove_column users.nickname" in tasks.stderr
+
+
+def test_alembic_and_the_tasks_follow_app_profile_to_the_same_database(
+    checkout: Checkout,
+) -> None:
+    checkout.run("alembic", "upgrade", "head", APP_PROFILE="test")
+    assert (checkout.root / "var" / "test.sqlite").is_file()
+    assert not (checkout.root / "var" / "dev.sqlite").exists()
+    current = checkout.run("backendctl", "db.current", "--json", APP_PROFILE="test").json
+    assert current == {
+        "revisions": [HEAD],
+        "heads": [HEAD],
+        "at_head": True,
+        "exists": True,
+        "stamp": {"profile": "test", "protected": False},
+    }
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_alembic_and_the_tasks_agree_on_postgresql(checkout: Checkout, empty_db: Db) -> None:
+    url = empty_db.url
+    checkout.run("alembic", "upgrade", "head", APP_DATABASE_URL=url)
+    alembic, tasks = checkout.together(
+        ["alembic", "current"], ["backendctl", "db.current", "--json"], APP_DATABASE_URL=url
+    )
+    assert alembic.stdout.split() == [HEAD, "(head)"]
+    assert tasks.json == {
+        "revisions": [HEAD],
+        "heads": [HEAD],
+        "at_head": True,
+        "exists": True,
+        "stamp": {"profile": "dev", "protected": False},
+    }
+
+
+def test_alembic_masks_the_password_of_an_unreachable_database(checkout: Checkout) -> None:
+    url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:1/x"
+    ran = checkout.run("alembic", "current", expect=None, APP_DATABASE_URL=url)
+    assert ran.code != 0
+    assert "postgres:***@127.0.0.1:1/x" in ran.stderr
+    assert PASSWORD not in ran.stdout + ran.stderr
+
+
+def test_the_module_works_outside_any_checkout_with_app_database_url(tmp_path: Path) -> None:
+    folder = tmp_path / "anywhere"
+    folder.mkdir()
+    outside = Checkout(folder, {**os.environ})
+    url = f"sqlite:///{tmp_path / 'data' / 'app.sqlite'}"
+    upgraded = outside.run("-m", "db.upgrade", "--json", APP_DATABASE_URL=url).json
+    assert upgraded == {
+        "status": "upgraded",
+        "from": [],
+        "to": [HEAD],
+        "at_head": True,
+        "profile": "dev",
+    }
+    db = Db("sqlite", url.replace("sqlite:", "sqlite+aiosqlite:"))
+    assert db.scalar("SELECT version_num FROM alembic_version") == HEAD
+    assert sorted(p.name for p in folder.iterdir()) == []  # nothing written into the cwd
+
+
+def test_debug_flag_shows_a_traceback_without_the_password(checkout: Checkout) -> None:
+    url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:1/x"
+    ran = checkout.run("backendctl", "-d", "db.check", expect=6, APP_DATABASE_URL=url)
+    assert "Traceback (most recent call last)" in ran.stderr
+    assert "error: connection refused" in ran.stderr
+    assert PASSWORD not in ran.stdout + ran.stderr
+
+
+def test_inv_runs_a_repeated_task_of_a_chain_under_each_profile(checkout: Checkout) -> None:
+    ran = checkout.run("inv", "profile", "dev", "db.upgrade", "profile", "test", "db.upgrade")
+    assert ran.stdout.count("upgraded: (empty) ->") == 2
+    assert (checkout.root / "var" / "dev.sqlite").is_file()
+    assert (checkout.root / "var" / "test.sqlite").is_file()
