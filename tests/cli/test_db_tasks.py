@@ -287,6 +287,38 @@ def test_check_exits_7_on_a_database_behind_head(
     cli("db.check")
 
 
+@pytest.fixture
+def two_heads(project: Path, tmp_path: Path) -> tuple[str, str]:
+    """Two test-only migrations that both branch off the packaged head."""
+    extra = ExtraMigrations(project, tmp_path / "extra")
+    first = extra.add("branch_a", "pass")
+    extra.chain.pop()
+    return first, extra.add("branch_b", "pass")
+
+
+@ONLY_SQLITE
+def test_several_heads_make_check_and_upgrade_exit_7_asking_for_a_merge(
+    cli: Cli, cli_db: Db, two_heads: tuple[str, str]
+) -> None:
+    for task in ("db.check", "db.upgrade"):
+        result = cli(task, expect=7)
+        assert result.error_lines[0].startswith(
+            f"error: the migrations have several heads ({', '.join(two_heads)})"
+        )
+    assert cli("db.current", "--json").json["revisions"] == [HEAD]
+
+
+@ONLY_SQLITE
+def test_current_at_every_one_of_several_heads_does_not_claim_to_be_behind(
+    cli: Cli, cli_db: Db, two_heads: tuple[str, str]
+) -> None:
+    cli("db.upgrade", "--revision", "heads")
+    assert cli("db.current").stdout.startswith(
+        f"{', '.join(two_heads)} (every head, but the migrations have several: merge them)"
+    )
+    cli("db.check", expect=7)
+
+
 @pytest.mark.parametrize(
     ("sql", "named"),
     [

@@ -307,3 +307,19 @@ def column_names(db: Db, table: str) -> set[str]:
             "SELECT column_name FROM information_schema.columns WHERE table_name = :t", t=table
         )
     }
+
+
+# -- two upgrades at once -------------------------------------------------------------------------
+
+
+def test_two_upgrades_at_once_run_one_after_the_other(empty_db: Db, tmp_path: Path) -> None:
+    """PostgreSQL: the advisory lock; SQLite: BEGIN IMMEDIATE and the busy timeout."""
+    app = app_config(empty_db, tmp_path)
+
+    async def both() -> list[schema.MigrationResult]:
+        return list(await asyncio.gather(schema.upgrade(app), schema.upgrade(app)))
+
+    results = asyncio.run(both())
+    assert sorted(result.changed for result in results) == [False, True]
+    assert all(result.after == result.heads for result in results)
+    assert dict(empty_db.rows("SELECT key, value FROM app_meta"))["profile"] == "dev"

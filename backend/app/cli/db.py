@@ -93,7 +93,12 @@ async def current(rt: Runtime) -> None:
     elif not state.current:
         text = "(none): the database is empty"
     else:
-        where = "head" if state.at_head else f"behind head {_revisions(state.heads)}"
+        if state.at_head:
+            where = "head"
+        elif state.current == state.heads:
+            where = "every head, but the migrations have several: merge them"
+        else:
+            where = f"behind head {_revisions(state.heads)}"
         text = f"{_revisions(state.current)} ({where})"
     if stamp:
         text += f"\nmigrated under profile {stamp['profile']}"

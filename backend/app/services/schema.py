@@ -112,11 +112,13 @@ def alembic_errors() -> Iterator[None]:
 
     try:
         yield
-    except MultipleHeads as error:
-        raise SchemaNotReady(
-            f"the migrations have several heads ({error.heads}): merge them first"
-        ) from None
     except (CommandError, RevisionError) as error:
+        # Alembic's commands wrap MultipleHeads in a CommandError.
+        heads = error if isinstance(error, MultipleHeads) else error.__cause__
+        if isinstance(heads, MultipleHeads):
+            raise SchemaNotReady(
+                f"the migrations have several heads ({', '.join(heads.heads)}): merge them first"
+            ) from None
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         if "not up to date" in message:
             raise SchemaNotReady(f"{message} (run `inv db.upgrade` first)") from None
