@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import time
 from pathlib import Path
@@ -600,3 +601,29 @@ def test_an_unknown_task_exits_1_with_invokes_message(cli: Cli) -> None:
 def test_an_unknown_flag_exits_1_with_invokes_message(cli: Cli) -> None:
     result = cli("db.upgrade", "--nope", expect=1)
     assert "No idea what '--nope' is!" in result.stderr
+
+
+DB_TASKS = ("upgrade", "downgrade", "current", "history", "check", "reset", "revision", "stamp")
+
+
+def test_every_db_task_has_a_one_line_summary_and_help_for_every_flag(cli: Cli) -> None:
+    import runpy
+
+    from invoke.tasks import Task
+
+    from backend.app.cli import db as db_module
+
+    # Fresh Task objects: invoke pops each flag's help once a parser has been built from it.
+    fresh = runpy.run_path(db_module.__file__, run_name="fresh_db_tasks")
+    listing = cli("--list").stdout
+    for name in DB_TASKS:
+        task = fresh[name]
+        assert isinstance(task, Task)
+        summary = (task.__doc__ or "").strip().splitlines()
+        assert len(summary) == 1, f"db.{name} needs a one-line docstring"
+        assert f"db.{name}" in listing
+        flags = [p for p in inspect.signature(task.body).parameters if p != "c"]
+        assert sorted(task.help) == sorted(flags)
+        assert all(task.help.values()), f"db.{name} has a flag with empty help"
+        helped = cli("--help", f"db.{name}").stdout
+        assert all(f"--{flag}" in helped for flag in flags)

@@ -3,6 +3,7 @@ in a copy of the checkout: they pick the same database and agree about it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -13,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from backend.app.core.config import load_app_config
+from backend.app.core.profiles import package_defaults
+from backend.app.services import schema
 from tests.alembic_project import packaged_head
 from tests.conftest import CHECKOUT
 from tests.support import Db
@@ -195,3 +199,31 @@ def test_inv_runs_a_repeated_task_of_a_chain_under_each_profile(checkout: Checko
     assert ran.stdout.count("upgraded: (empty) ->") == 2
     assert (checkout.root / "var" / "dev.sqlite").is_file()
     assert (checkout.root / "var" / "test.sqlite").is_file()
+
+
+def test_alembic_downgrade_refuses_a_prod_stamped_database_like_db_downgrade(
+    checkout: Checkout,
+) -> None:
+    url = f"sqlite+aiosqlite:///{checkout.root / 'var' / 'prod.sqlite'}"
+    prod = load_app_config(
+        app=package_defaults(), root=checkout.root, selected="prod", overrides={"database_url": url}
+    )
+    asyncio.run(schema.upgrade(prod))
+    db = Db("sqlite", url)
+    before = db.dump()
+
+    refused = checkout.run("alembic", "downgrade", "base", expect=None, APP_DATABASE_URL=url)
+    assert refused.code != 0
+    assert "protected profile 'prod'" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert db.dump() == before
+
+    checkout.run("alembic", "downgrade", "base", APP_DATABASE_URL=url, APP_ALLOW_DESTRUCTIVE="1")
+    assert db.scalar("SELECT count(*) FROM alembic_version") == 0
+
+
+def test_alembic_without_a_database_url_fails_in_one_line(checkout: Checkout) -> None:
+    ran = checkout.run("alembic", "current", expect=None, APP_PROFILE="prod")
+    assert ran.code != 0
+    assert "Traceback" not in ran.stderr
+    assert "FAILED: database_url is not set for this profile" in ran.stdout

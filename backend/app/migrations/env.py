@@ -17,6 +17,8 @@ from alembic import context, util
 from backend.app.migrations import support
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from backend.app.core.config import AppConfig
 
 config = context.config
@@ -24,34 +26,60 @@ config = context.config
 
 def _cli_app_config() -> AppConfig:
     from backend.app.core.config import load_from_files, project_root
+    from backend.app.core.db import require_url
     from backend.app.errors import AppError
 
     ini = config.config_file_name
     root = Path(ini).resolve().parent if ini else project_root()
     try:
-        return load_from_files(root)
+        app = load_from_files(root)
+        require_url(app.settings)
     except AppError as error:
         raise util.CommandError(str(error)) from None
+    return app
+
+
+def _cli_command() -> str:
+    cmd: tuple[object, ...] = getattr(config.cmd_opts, "cmd", None) or ()
+    return str(getattr(cmd[0], "__name__", "")) if cmd else ""
 
 
 def _cli_wants_stamp() -> bool:
-    cmd: tuple[object, ...] = getattr(config.cmd_opts, "cmd", None) or ()
-    return bool(cmd) and getattr(cmd[0], "__name__", "") in {"upgrade", "stamp"}
+    return _cli_command() in {"upgrade", "stamp"}
+
+
+def _guard_cli_downgrade(connection: Connection) -> None:
+    """`alembic downgrade` keeps the promise `db.downgrade` makes about protected databases."""
+    import os
+
+    from backend.app.services.guards import require_unprotected
+
+    override = os.environ.get("APP_ALLOW_DESTRUCTIVE", "").strip().lower()
+    require_unprotected(
+        support.read_stamp(connection),
+        allow_destructive=override in {"1", "true", "yes", "on"},
+        action="alembic downgrade",
+    )
 
 
 async def _run_cli_online(app: AppConfig) -> None:
     from backend.app.core.db import create_engine, translate_errors, writer
     from backend.app.errors import AppError
 
-    engine = writer(create_engine(app.settings, create=True, foreign_keys=False))
+    engine = None
     try:
+        # Creating the engine can fail too (a SQLite folder that cannot be created).
+        engine = writer(create_engine(app.settings, create=True, foreign_keys=False))
         with translate_errors(app.settings):
             async with engine.connect() as conn, conn.begin():
+                if _cli_command() == "downgrade":
+                    await conn.run_sync(_guard_cli_downgrade)
                 await conn.run_sync(support.run_online, app, stamp=_cli_wants_stamp())
     except AppError as error:
         raise util.CommandError(str(error)) from None
     finally:
-        await engine.dispose()
+        if engine is not None:
+            await engine.dispose()
 
 
 connection = config.attributes.get("connection")
