@@ -270,7 +270,11 @@ async def authenticate_user(ctx: ServiceContext, *, email: str, password: str) -
     if not user.is_active:
         raise AuthenticationFailed(denied, reason="user is inactive")
     async with ctx.db.transaction() as session:
-        fresh = await _require(session, user.email, for_update=True)
+        # The verify ran outside any transaction: only the hash it checked may be trusted (and
+        # upgraded), or a password reset during the login would bring the old password back.
+        fresh = await repo.get_by_email(session, email=user.email, for_update=True)
+        if fresh is None or fresh.password_hash != user.password_hash or not fresh.is_active:
+            raise AuthenticationFailed(denied, reason="the user changed during the login")
         if new_hash is not None:
             fresh.password_hash = new_hash
         fresh.last_login_at = utcnow()

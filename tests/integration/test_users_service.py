@@ -1,0 +1,302 @@
+"""User and account use cases against a real database: authentication and hash upgrades."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from backend.app.core.config import load_app_config
+from backend.app.core.db import Database
+from backend.app.core.profiles import package_defaults
+from backend.app.errors import AlreadyExists, AuthenticationFailed, InvalidInput
+from backend.app.services import accounts, users
+from backend.app.services.context import ServiceContext
+from tests.cli.users_fixtures import reused_db, verifies
+from tests.support import Db
+
+db = reused_db
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_context(db: Db, root: Path, **passwords: Any) -> ServiceContext:
+    overrides: dict[str, Any] = {"database_url": db.url}
+    if passwords:
+        overrides["passwords"] = passwords
+    app = load_app_config(app=package_defaults(), root=root, overrides=overrides)
+    return ServiceContext(app.settings, Database(app.settings), "test-runner")
+
+
+@pytest.fixture
+async def ctx(db: Db, tmp_path: Path) -> AsyncIterator[ServiceContext]:
+    context = make_context(db, tmp_path)
+    yield context
+    await context.db.dispose()
+
+
+async def stored(ctx: ServiceContext, email: str, column: str) -> Any:
+    async with ctx.db.connect() as conn:
+        query = text(f"SELECT {column} FROM users WHERE email = :email")
+        return (await conn.execute(query, {"email": email})).scalar_one()
+
+
+async def audit_count(ctx: ServiceContext) -> int:
+    async with ctx.db.connect() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM audit_events"))).scalar_one())
+
+
+async def add_user(ctx: ServiceContext, email: str, **kwargs: Any) -> None:
+    change = await users.create_user(ctx, email=email, password=PASSWORD, **kwargs)
+    assert change.changed
+
+
+# -- authenticate_user -----------------------------------------------------------------------------
+
+
+async def test_authenticate_returns_the_user_and_records_the_login(ctx: ServiceContext) -> None:
+    await add_user(ctx, "bob@example.com")
+    assert await stored(ctx, "bob@example.com", "last_login_at") is None
+
+    user = await users.authenticate_user(ctx, email="  BOB@example.com", password=PASSWORD)
+
+    assert user.email == "bob@example.com"
+    assert user.last_login_at is not None
+    assert await stored(ctx, "bob@example.com", "last_login_at") is not None
+
+
+async def test_every_failed_authentication_looks_the_same_to_the_caller(
+    ctx: ServiceContext,
+) -> None:
+    await add_user(ctx, "bob@example.com")
+    await add_user(ctx, "gone@example.com", active=False)
+    events = await audit_count(ctx)
+
+    failures = {}
+    for reason, email, password in (
+        ("wrong password", "bob@example.com", "not-the-password"),
+        ("unknown email", "nobody@example.com", PASSWORD),
+        ("user is inactive", "gone@example.com", PASSWORD),
+        ("unknown email", "not an email", PASSWORD),
+        ("wrong password", "bob@example.com", PASSWORD * 100),
+        ("wrong password", "bob@example.com", ""),
+    ):
+        with pytest.raises(AuthenticationFailed) as caught:
+            await users.authenticate_user(ctx, email=email, password=password)
+        assert caught.value.reason == reason
+        assert PASSWORD not in str(caught.value)
+        failures[email, password] = (str(caught.value), caught.value.exit_code)
+
+    assert len(set(failures.values())) == 1
+    assert await stored(ctx, "bob@example.com", "last_login_at") is None
+    assert await stored(ctx, "gone@example.com", "last_login_at") is None
+    assert await audit_count(ctx) == events
+
+
+async def test_a_hash_with_a_lower_time_cost_is_upgraded_on_a_successful_login(
+    db: Db, tmp_path: Path
+) -> None:
+    old = make_context(db, tmp_path, argon2_time_cost=2)
+    new = make_context(db, tmp_path, argon2_time_cost=3)
+    try:
+        await add_user(old, "bob@example.com")
+        before = await stored(old, "bob@example.com", "password_hash")
+        assert ",t=2," in before
+
+        with pytest.raises(AuthenticationFailed):
+            await users.authenticate_user(new, email="bob@example.com", password="wrong-password")
+        assert await stored(new, "bob@example.com", "password_hash") == before
+
+        await users.authenticate_user(new, email="bob@example.com", password=PASSWORD)
+        after = await stored(new, "bob@example.com", "password_hash")
+        assert after != before
+        assert after.startswith("$argon2id$")
+        assert ",t=3," in after
+        assert verifies(PASSWORD, after)
+
+        await users.authenticate_user(new, email="bob@example.com", password=PASSWORD)
+        assert await stored(new, "bob@example.com", "password_hash") == after
+    finally:
+        await old.db.dispose()
+        await new.db.dispose()
+
+
+async def test_a_hash_with_less_memory_is_upgraded_on_a_successful_login(
+    db: Db, tmp_path: Path
+) -> None:
+    old = make_context(db, tmp_path)
+    new = make_context(db, tmp_path, argon2_memory_kib=32_768)
+    try:
+        await add_user(old, "bob@example.com")
+        assert "m=19456," in await stored(old, "bob@example.com", "password_hash")
+
+        await users.authenticate_user(new, email="bob@example.com", password=PASSWORD)
+
+        after = await stored(new, "bob@example.com", "password_hash")
+        assert "m=32768," in after
+        assert verifies(PASSWORD, after)
+    finally:
+        await old.db.dispose()
+        await new.db.dispose()
+
+
+async def test_a_hash_with_a_higher_cost_than_configured_still_verifies(
+    db: Db, tmp_path: Path
+) -> None:
+    strong = make_context(db, tmp_path, argon2_time_cost=3)
+    default = make_context(db, tmp_path)
+    try:
+        await add_user(strong, "bob@example.com")
+
+        user = await users.authenticate_user(default, email="bob@example.com", password=PASSWORD)
+
+        assert user.email == "bob@example.com"
+        assert verifies(PASSWORD, await stored(default, "bob@example.com", "password_hash"))
+    finally:
+        await strong.db.dispose()
+        await default.db.dispose()
+
+
+# -- create_user and friends -----------------------------------------------------------------------
+
+
+async def test_uniqueness_is_enforced_by_the_database_not_only_by_a_lookup(
+    ctx: ServiceContext,
+) -> None:
+    await add_user(ctx, "bob@example.com")
+
+    # No prior SELECT on this path: the insert itself must fail, and roll back its audit event.
+    events = await audit_count(ctx)
+    with pytest.raises(AlreadyExists):
+        await users.create_user(ctx, email="BOB@example.com", password=PASSWORD)
+    assert await audit_count(ctx) == events
+
+
+async def test_create_if_not_exists_returns_the_existing_user_unchanged(
+    ctx: ServiceContext,
+) -> None:
+    await add_user(ctx, "bob@example.com")
+
+    change = await users.create_user(
+        ctx, email="bob@example.com", password="another-password-1", if_not_exists=True
+    )
+
+    assert not change.changed
+    assert verifies(PASSWORD, await stored(ctx, "bob@example.com", "password_hash"))
+
+
+async def test_a_password_outside_the_policy_is_rejected_before_anything_is_written(
+    ctx: ServiceContext,
+) -> None:
+    for password in ("tiny-pw", "x" * 1025, "   " * 10, "nul\x00-in-the-middle"):
+        with pytest.raises(InvalidInput) as caught:
+            await users.create_user(ctx, email="bob@example.com", password=password)
+        assert password.strip() == "" or password not in str(caught.value)
+    assert await audit_count(ctx) == 0
+
+
+async def test_seed_admin_uses_the_configured_admin_and_is_idempotent(
+    db: Db, tmp_path: Path
+) -> None:
+    ctx = make_context(db, tmp_path)
+    try:
+        first = await users.seed_admin(ctx, email="root@example.com")
+        second = await users.seed_admin(ctx, email="ROOT@example.com")
+    finally:
+        await ctx.db.dispose()
+
+    assert first.created
+    assert first.generated_password is not None
+    assert verifies(first.generated_password, first.user.password_hash)
+    assert not second.created
+    assert second.generated_password is None
+    assert second.warnings == []
+    assert second.user.id == first.user.id
+
+
+async def test_account_names_are_unique_whatever_their_case(ctx: ServiceContext) -> None:
+    await accounts.create_account(ctx, name="ci")
+
+    with pytest.raises(AlreadyExists):
+        await accounts.create_account(ctx, name="CI")
+
+
+async def test_a_password_changed_during_a_login_is_not_overwritten_by_the_old_one(
+    db: Db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stored hash is re-checked when the login writes: set-password wins a race with it.
+
+    The login verifies the old password while, in between its read and its write, an operator
+    sets a new one. Upgrading (or trusting) the hash it read would bring the old password back.
+    """
+    old = make_context(db, tmp_path, argon2_time_cost=2)
+    new = make_context(db, tmp_path, argon2_time_cost=3)  # so the login has a hash to upgrade
+    try:
+        await add_user(old, "bob@example.com")
+        verify = new.passwords.verify
+
+        def verify_while_an_operator_resets_the_password(
+            password: str, hashed: str | None
+        ) -> tuple[bool, str | None]:
+            outcome = verify(password, hashed)
+
+            async def reset() -> None:  # another connection, as another process would use
+                operator = make_context(db, tmp_path)
+                try:
+                    await users.set_password(
+                        operator, email="bob@example.com", password="the-new-password", source="t"
+                    )
+                finally:
+                    await operator.db.dispose()
+
+            asyncio.run(reset())  # this runs in the login's worker thread, outside its loop
+            return outcome
+
+        monkeypatch.setattr(new.passwords, "verify", verify_while_an_operator_resets_the_password)
+
+        with pytest.raises(AuthenticationFailed) as caught:
+            await users.authenticate_user(new, email="bob@example.com", password=PASSWORD)
+
+        assert str(caught.value) == "invalid email or password"
+        final = await stored(new, "bob@example.com", "password_hash")
+        assert verifies("the-new-password", final)
+        assert not verifies(PASSWORD, final)
+    finally:
+        await old.db.dispose()
+        await new.db.dispose()
+
+
+async def test_a_user_deactivated_during_a_login_is_refused(
+    db: Db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = make_context(db, tmp_path)
+    try:
+        await add_user(ctx, "bob@example.com")
+        verify = ctx.passwords.verify
+
+        def verify_while_an_operator_deactivates(
+            password: str, hashed: str | None
+        ) -> tuple[bool, str | None]:
+            outcome = verify(password, hashed)
+
+            async def deactivate() -> None:
+                operator = make_context(db, tmp_path)
+                try:
+                    await users.set_active(operator, email="bob@example.com", active=False)
+                finally:
+                    await operator.db.dispose()
+
+            asyncio.run(deactivate())
+            return outcome
+
+        monkeypatch.setattr(ctx.passwords, "verify", verify_while_an_operator_deactivates)
+
+        with pytest.raises(AuthenticationFailed):
+            await users.authenticate_user(ctx, email="bob@example.com", password=PASSWORD)
+        assert await stored(ctx, "bob@example.com", "last_login_at") is None
+    finally:
+        await ctx.db.dispose()
