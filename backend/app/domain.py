@@ -122,6 +122,7 @@ def parse_limit(
 def parse_id(value: str, *, what: str) -> int:
     """A numeric id given as text."""
     text = value.strip()
-    if not text.isdigit() or len(text) > 18 or int(text) < 1:
+    # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
         raise InvalidInput(f"invalid {what} id {quote(value)}: expected a positive number")
     return int(text)

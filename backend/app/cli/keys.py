@@ -86,8 +86,9 @@ async def create(
     account: str = "",
     name: str = "",
     scope: list[str] | None = None,
-    expires_in: str = "",
-    expires_at: str = "",
+    # None, not "", so that an explicitly empty value is rejected rather than read as absent.
+    expires_in: str | None = None,
+    expires_at: str | None = None,
     no_expiry: bool = False,
     quiet: bool = False,
 ) -> None:
@@ -101,8 +102,8 @@ async def create(
         account=account or None,
         name=name or None,
         scopes=scope or [],
-        expires_in=expires_in or None,
-        expires_at=expires_at or None,
+        expires_in=expires_in,
+        expires_at=expires_at,
         no_expiry=no_expiry,
     )
     _show_issued(rt, issued, quiet=quiet, status="created")
@@ -155,14 +156,12 @@ async def revoke(rt: Runtime, id: str) -> None:
         "quiet": QUIET_HELP,
     }
 )
-async def rotate(rt: Runtime, id: str, grace: str = "", quiet: bool = False) -> None:
+async def rotate(rt: Runtime, id: str, grace: str | None = None, quiet: bool = False) -> None:
     """Replace an API key with a new one (same owner, name, scopes); the new key is printed once."""
     from backend.app.services import keys
 
     _quiet_allowed(rt, quiet)
-    rotation = await keys.rotate_key(
-        rt.services(), key_id=parse_id(id, what="key"), grace=grace or None
-    )
+    rotation = await keys.rotate_key(rt.services(), key_id=parse_id(id, what="key"), grace=grace)
     old = rotation.old
     _show_issued(
         rt,

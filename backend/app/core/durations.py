@@ -26,10 +26,10 @@ def parse_duration(text: str, *, what: str = "duration") -> timedelta:
             "e.g. 90d, 24h, 1h30m"
         )
     seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(value))
-    duration = timedelta(seconds=seconds)
-    if duration > MAX_DURATION:
+    # Compare before building the timedelta: 999999999w is past what a timedelta can hold.
+    if seconds > MAX_DURATION.total_seconds():
         raise InvalidInput(f"invalid {what} {quote(text)}: longer than 100 years")
-    return duration
+    return timedelta(seconds=seconds)
 
 
 def format_duration(duration: timedelta) -> str:

@@ -124,12 +124,15 @@ def resolve_expiry(
     expires_at: str | None = None,
     no_expiry: bool = False,
 ) -> datetime | None:
-    """At most one of the three; without any, the default lifetime for this kind of owner."""
+    """At most one of the three; without any, the default lifetime for this kind of owner.
+
+    ``None`` means "not given"; an empty string was given and is invalid, never the default.
+    """
     given = [
         flag
         for flag, on in (
-            ("--expires-in", expires_in),
-            ("--expires-at", expires_at),
+            ("--expires-in", expires_in is not None),
+            ("--expires-at", expires_at is not None),
             ("--no-expiry", no_expiry),
         )
         if on
@@ -138,12 +141,12 @@ def resolve_expiry(
         raise InvalidInput(f"give only one of {', '.join(given)}")
     if no_expiry:
         return None
-    if expires_in:
+    if expires_in is not None:
         lifetime = parse_duration(expires_in, what="--expires-in")
         if lifetime <= timedelta(0):
             raise InvalidInput("--expires-in must be longer than zero")
         return now + lifetime
-    if expires_at:
+    if expires_at is not None:
         return _parse_instant(expires_at, now=now)
     policy = ctx.settings.api_keys
     default = policy.user_default_expiry if owner_kind == "user" else policy.account_default_expiry
@@ -337,7 +340,7 @@ async def revoke_key(ctx: ServiceContext, *, key_id: int) -> Change[ApiKey]:
 async def rotate_key(ctx: ServiceContext, *, key_id: int, grace: str | None = None) -> Rotation:
     """Issue a replacement (same owner, name, scopes and lifetime); the old key stops working
     at once, or when ``grace`` (e.g. ``24h``) has passed."""
-    window = parse_duration(grace, what="--grace") if grace else None
+    window = parse_duration(grace, what="--grace") if grace is not None else None
     now = utcnow()
     try:
         async with ctx.db.transaction() as session:

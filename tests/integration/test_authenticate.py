@@ -1,0 +1,242 @@
+"""`services.keys.authenticate`, the web app's entry point, against real SQLite and PostgreSQL.
+
+It returns the principal and scopes; every well-formed failure raises KeyRejected with the same
+message, so a caller that shows only the message cannot tell an unknown key from a revoked one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text, update
+
+from backend.app.core.db import Database
+from backend.app.core.keys import MalformedKey, generate_key
+from backend.app.core.settings import build_settings
+from backend.app.models import ApiKey, utcnow
+from backend.app.services import accounts, users
+from backend.app.services import keys as service
+from backend.app.services.context import ServiceContext
+from tests.cli import keys_fixtures
+from tests.support import Db
+
+PASSWORD = "a-long-enough-test-password"
+Contexts = Callable[..., ServiceContext]
+
+keys_pg_url = keys_fixtures.keys_pg_url
+keys_db = keys_fixtures.keys_db
+
+
+@pytest.fixture
+async def contexts(keys_db: Db, tmp_path: Path) -> AsyncIterator[Contexts]:
+    """Make service contexts on the test's migrated database, with extra settings if wanted."""
+    made: list[ServiceContext] = []
+
+    def make(**overrides: Any) -> ServiceContext:
+        settings = build_settings(
+            profile_values={}, root=tmp_path, overrides={"database_url": keys_db.url, **overrides}
+        )
+        ctx = ServiceContext(settings, Database(settings), "test-runner")
+        made.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in made:
+        await ctx.db.dispose()
+
+
+@pytest.fixture
+async def ctx(contexts: Contexts) -> ServiceContext:
+    ctx = contexts()
+    await accounts.create_account(ctx, name="ci")
+    await users.create_user(ctx, email="Dev@Example.com", password=PASSWORD, role="admin")
+    return ctx
+
+
+async def _set(ctx: ServiceContext, key_id: int, **values: Any) -> None:
+    async with ctx.db.transaction() as session:
+        await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(**values))
+
+
+async def _key_row(ctx: ServiceContext, key_id: int) -> Mapping[str, Any]:
+    async with ctx.db.connect() as conn:
+        result = await conn.execute(text("SELECT * FROM api_keys WHERE id = :id"), {"id": key_id})
+        return dict(result.mappings().one())
+
+
+async def _rejection(ctx: ServiceContext, raw: str) -> service.KeyRejected:
+    with pytest.raises(service.KeyRejected) as caught:
+        await service.authenticate(ctx, raw)
+    return caught.value
+
+
+# -- principals ------------------------------------------------------------------------------------
+
+
+async def test_a_user_key_authenticates_as_the_user_with_role_and_scopes(
+    ctx: ServiceContext,
+) -> None:
+    issued = await service.create_key(
+        ctx, user="dev@example.com", scopes=["users:read", "keys:write"], name="laptop"
+    )
+    principal = await service.authenticate(ctx, issued.raw)
+    assert principal == service.Principal(
+        kind="user",
+        id=issued.owner.id,
+        name="dev@example.com",
+        role="admin",
+        key_id=issued.key.id,
+        scopes=("keys:write", "users:read"),
+    )
+
+
+async def test_an_account_key_authenticates_as_the_account_without_a_role(
+    ctx: ServiceContext,
+) -> None:
+    issued = await service.create_key(ctx, account="ci")
+    principal = await service.authenticate(ctx, issued.raw)
+    assert (principal.kind, principal.name, principal.role) == ("account", "ci", None)
+    assert principal.id == issued.owner.id
+    assert principal.key_id == issued.key.id
+    assert principal.scopes == ()
+
+
+async def test_surrounding_whitespace_does_not_stop_a_key(ctx: ServiceContext) -> None:
+    issued = await service.create_key(ctx, account="ci")
+    assert (await service.authenticate(ctx, f" {issued.raw}\n")).key_id == issued.key.id
+
+
+async def test_a_key_issued_under_an_old_prefix_keeps_working(
+    ctx: ServiceContext, contexts: Contexts
+) -> None:
+    issued = await service.create_key(ctx, account="ci")
+    renamed = contexts(api_keys={"prefix": "acme_"})
+    fresh = await service.create_key(renamed, account="ci")
+    assert fresh.raw.startswith("acme_")
+    assert (await service.authenticate(renamed, issued.raw)).key_id == issued.key.id
+    assert (await service.authenticate(ctx, fresh.raw)).key_id == fresh.key.id
+
+
+# -- rejections ------------------------------------------------------------------------------------
+
+
+async def test_every_rejection_has_the_same_message_and_its_own_reason(
+    ctx: ServiceContext,
+) -> None:
+    unknown = generate_key("bk_")
+    revoked = await service.create_key(ctx, account="ci")
+    await service.revoke_key(ctx, key_id=revoked.key.id)
+    expired = await service.create_key(ctx, account="ci")
+    await _set(ctx, expired.key.id, expires_at=utcnow() - timedelta(seconds=1))
+    await users.create_user(ctx, email="member@example.com", password=PASSWORD)
+    inactive = await service.create_key(ctx, user="member@example.com")
+    await users.set_active(ctx, email="member@example.com", active=False)
+
+    rejected = {
+        "unknown": await _rejection(ctx, unknown),
+        "revoked": await _rejection(ctx, revoked.raw),
+        "expired": await _rejection(ctx, expired.raw),
+        "owner inactive": await _rejection(ctx, inactive.raw),
+    }
+    for reason, error in rejected.items():
+        assert error.reason == reason
+        assert str(error) == "invalid API key"
+        assert error.exit_code == 3
+    for raw in (unknown, revoked.raw, expired.raw, inactive.raw):
+        assert all(raw not in str(error) for error in rejected.values())
+
+
+async def test_revocation_wins_over_expiry_and_an_inactive_owner(ctx: ServiceContext) -> None:
+    issued = await service.create_key(ctx, account="ci")
+    await service.revoke_key(ctx, key_id=issued.key.id)
+    await _set(ctx, issued.key.id, expires_at=utcnow() - timedelta(days=1))
+    await accounts.set_active(ctx, name="ci", active=False)
+    assert (await _rejection(ctx, issued.raw)).reason == "revoked"
+
+
+async def test_a_key_whose_expiry_has_just_passed_is_expired(ctx: ServiceContext) -> None:
+    issued = await service.create_key(ctx, account="ci")
+    await _set(ctx, issued.key.id, expires_at=utcnow())
+    assert (await _rejection(ctx, issued.raw)).reason == "expired"
+
+
+async def test_reactivating_the_owner_restores_its_keys(ctx: ServiceContext) -> None:
+    issued = await service.create_key(ctx, account="ci")
+    await accounts.set_active(ctx, name="ci", active=False)
+    assert (await _rejection(ctx, issued.raw)).reason == "owner inactive"
+    await accounts.set_active(ctx, name="ci", active=True)
+    assert (await service.authenticate(ctx, issued.raw)).key_id == issued.key.id
+
+
+async def test_a_malformed_key_raises_malformed_key_not_a_rejection(ctx: ServiceContext) -> None:
+    issued = await service.create_key(ctx, account="ci")
+    mistyped = issued.raw[:-1] + ("0" if issued.raw[-1] != "0" else "1")
+    for raw in (mistyped, issued.raw[:-1], "", "Bearer " + issued.raw):
+        with pytest.raises(MalformedKey):
+            await service.authenticate(ctx, raw)
+
+
+# -- storage ---------------------------------------------------------------------------------------
+
+
+async def test_a_pepper_changes_the_digest_so_keys_do_not_cross_peppers(
+    ctx: ServiceContext, contexts: Contexts
+) -> None:
+    plain_key = await service.create_key(ctx, account="ci")
+    peppered = contexts(api_keys={"pepper": "pepper-one"})
+    other = contexts(api_keys={"pepper": "pepper-two"})
+    peppered_key = await service.create_key(peppered, account="ci")
+
+    assert (await service.authenticate(peppered, peppered_key.raw)).key_id == peppered_key.key.id
+    assert (await _rejection(ctx, peppered_key.raw)).reason == "unknown"
+    assert (await _rejection(other, peppered_key.raw)).reason == "unknown"
+    assert (await _rejection(peppered, plain_key.raw)).reason == "unknown"
+    stored = await _key_row(ctx, peppered_key.key.id)
+    assert stored["digest"] != (await _key_row(ctx, plain_key.key.id))["digest"]
+    assert "pepper-one" not in repr(stored)
+
+
+async def test_only_the_digest_and_display_prefix_are_stored(ctx: ServiceContext) -> None:
+    issued = await service.create_key(ctx, account="ci", name="deploy")
+    row = await _key_row(ctx, issued.key.id)
+    assert row["display_prefix"] == issued.raw[: len("bk_") + 8]
+    assert len(row["digest"]) == 64
+    assert all(issued.raw[11:] not in str(value) for value in row.values())
+
+
+async def test_last_used_at_is_written_on_first_use_and_then_at_most_once_per_window(
+    ctx: ServiceContext,
+) -> None:
+    issued = await service.create_key(ctx, account="ci")
+    await service.authenticate(ctx, issued.raw)
+    first = (await _key_row(ctx, issued.key.id))["last_used_at"]
+    assert first is not None
+    await service.authenticate(ctx, issued.raw)
+    assert (await _key_row(ctx, issued.key.id))["last_used_at"] == first
+
+    await _set(ctx, issued.key.id, last_used_at=utcnow() - timedelta(minutes=6))
+    await service.authenticate(ctx, issued.raw)
+    details = await service.get_key(ctx, key_id=issued.key.id)
+    assert details.key.last_used_at is not None
+    assert details.key.last_used_at > utcnow() - timedelta(minutes=1)
+
+
+async def test_a_rejected_key_does_not_record_use(ctx: ServiceContext) -> None:
+    issued = await service.create_key(ctx, account="ci")
+    await service.revoke_key(ctx, key_id=issued.key.id)
+    await _rejection(ctx, issued.raw)
+    assert (await _key_row(ctx, issued.key.id))["last_used_at"] is None
+
+
+def test_authentication_looks_keys_up_by_the_unique_digest_only() -> None:
+    """One indexed lookup whatever the number of keys: the query filters on the digest alone."""
+    from backend.app.repositories import keys as repo
+
+    compiled = str(repo.lookup_query())
+    where = compiled.split("WHERE", 1)[1]
+    assert where.strip() == "api_keys.digest = :digest"
+    assert ApiKey.__table__.c.digest.unique
