@@ -41,6 +41,7 @@ def run_raw(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 # -- coroutine tasks really run, and their failures fail the process ------------------------------
 
 
+@ONLY_SQLITE
 def test_a_coroutine_task_really_runs(cli: Cli, cli_empty_db: Db) -> None:
     cli("db.upgrade")
     assert "users" in cli_empty_db.tables()

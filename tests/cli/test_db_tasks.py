@@ -125,6 +125,7 @@ def test_downgrade_needs_a_revision(cli: Cli) -> None:
     ]
 
 
+@ONLY_SQLITE
 def test_downgrade_without_yes_is_refused_under_the_test_profile(cli: Cli, cli_db: Db) -> None:
     before = cli_db.dump()
     for select_test in (("--profile", "test"), ("profile", "test")):
@@ -228,9 +229,11 @@ def test_current_reports_a_missing_sqlite_file_without_creating_it(
 
 
 def test_current_reports_an_empty_database(cli: Cli, cli_empty_db: Db) -> None:
-    cli("db.upgrade")
-    cli("db.downgrade", "--revision", "base")
+    if cli_empty_db.kind == "sqlite":
+        sqlite_file(cli_empty_db).parent.mkdir()
+        sqlite_file(cli_empty_db).touch()
     assert cli("db.current").stdout == "(none): the database is empty\n"
+    assert cli("db.current", "--json").json["exists"] is True
 
 
 def test_history_lists_the_migrations_newest_first_without_a_database(
@@ -447,6 +450,7 @@ def test_a_prod_stamped_database_refuses_reset_and_downgrade_and_loses_nothing(
     assert prod_db.dump() == before
 
 
+@ONLY_SQLITE
 def test_a_prod_stamped_database_resets_with_allow_destructive_and_yes(
     cli: Cli, prod_db: Db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -498,6 +502,7 @@ def test_revision_writes_a_numbered_migration_into_the_projects_migrations(
     assert sorted(p.name for p in (PACKAGED / "versions").iterdir()) == packaged
 
 
+@ONLY_SQLITE
 def test_revision_autogenerate_writes_nothing_when_the_models_match(
     cli: Cli, cli_db: Db, project: Path, tmp_path: Path
 ) -> None:
