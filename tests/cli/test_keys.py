@@ -7,7 +7,9 @@ and keys of an inactive owner never verify; reactivating the owner restores its 
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -384,13 +386,16 @@ def test_rotate_with_grace_keeps_the_old_key_working_until_the_grace_ends(
     old_ends = key_time(owners, old["id"], "expires_at")
     assert old_ends is not None
     assert close_to(old_ends, now() + timedelta(hours=1))
+    assert instant(new["old_key_ends"]) == old_ends.replace(microsecond=0)
     assert new["expires_at"] is None  # the replacement keeps the old key's lifetime
     assert verify(cli, old["key"]).code == 0
     assert verify(cli, new["key"]).code == 0
+    assert _ids(cli("keys.list", "--json").json) == [old["id"], new["id"]]
 
     set_key_time(owners, old["id"], "expires_at", now() - timedelta(seconds=1))
     assert rejection(cli, old["key"]) == "expired"
     assert verify(cli, new["key"]).code == 0
+    assert _ids(cli("keys.list", "--json").json) == [new["id"]]
 
 
 def test_rotating_a_revoked_key_or_rotating_twice_is_a_conflict(cli: Cli, owners: Db) -> None:
@@ -444,6 +449,18 @@ def test_verify_rejects_malformed_keys_with_exit_2(cli: Cli, owners: Db) -> None
         assert key not in result
         assert changed not in result
     fails_and_writes_nothing(cli, owners, "keys.verify", stdin="", code=2)
+
+
+def test_verify_treats_bytes_that_are_not_utf8_as_a_malformed_key(
+    cli: Cli, owners: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a strict UTF-8 locale (e.g. en_US.UTF-8) stdin raises on such bytes."""
+    raw = create_key(cli)["key"].encode()
+    stdin = io.TextIOWrapper(io.BytesIO(raw[:10] + b"\xff\xfe" + raw[12:] + b"\n"), "utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    line = fails_and_writes_nothing(cli, owners, "keys.verify", code=2)
+    assert "malformed API key" in line
+    assert raw.decode()[:10] not in line
 
 
 def test_verify_rejects_unknown_revoked_and_expired_keys_with_their_reason(

@@ -6,6 +6,7 @@ message, so a caller that shows only the message cannot tell an unknown key from
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text, update
+from sqlalchemy.pool import QueuePool
 
 from backend.app.core.db import Database
 from backend.app.core.keys import MalformedKey, generate_key
@@ -240,3 +242,24 @@ def test_authentication_looks_keys_up_by_the_unique_digest_only() -> None:
     where = compiled.split("WHERE", 1)[1]
     assert where.strip() == "api_keys.digest = :digest"
     assert ApiKey.__table__.c.digest.unique
+
+
+# A reader connection dropped without being closed is reported by this warning when collected.
+@pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
+async def test_concurrent_authentications_on_one_database_all_succeed_without_leaks(
+    ctx: ServiceContext,
+) -> None:
+    """A web app authenticates many requests at once through one Database."""
+    issued = [await service.create_key(ctx, account="ci") for _ in range(3)]
+    shared = ServiceContext(ctx.settings, Database(ctx.settings), ctx.actor)
+    try:
+        principals = await asyncio.wait_for(
+            asyncio.gather(*(service.authenticate(shared, key.raw) for key in issued * 10)),
+            timeout=20,
+        )
+        pool = shared.db.engine.pool
+        assert isinstance(pool, QueuePool)
+        assert pool.checkedout() <= 1  # at most the one long-lived reader
+    finally:
+        await shared.db.dispose()
+    assert [p.key_id for p in principals] == [key.key.id for key in issued * 10]

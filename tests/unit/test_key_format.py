@@ -264,6 +264,16 @@ def test_the_repr_of_an_issued_key_never_contains_the_key() -> None:
         assert raw[11:] not in text
 
 
+def test_the_repr_of_a_rotation_never_contains_the_new_key() -> None:
+    raw = keys.generate_key("bk_")
+    old = ApiKey(id=6, digest="0" * 64, display_prefix="bk_oldoldol")
+    new = ApiKey(id=7, digest=keys.digest(raw), display_prefix=keys.display_prefix(raw))
+    owner = key_service.Owner(kind="account", id=1, name="ci", active=True)
+    rotation = key_service.Rotation(old=old, new=key_service.IssuedKey(new, owner, raw))
+    assert raw not in repr(rotation)
+    assert raw[11:] not in str(rotation)
+
+
 def test_a_parsed_key_is_a_frozen_value() -> None:
     parsed = parse_key(keys.generate_key("bk_"))
     assert isinstance(parsed, ParsedKey)

@@ -208,7 +208,10 @@ def _read_key() -> str:
         import getpass
 
         return getpass.getpass("API key: ")
-    line = sys.stdin.readline(512)
+    try:
+        line = sys.stdin.readline(512)
+    except UnicodeDecodeError:  # a strict UTF-8 locale; its message would quote the bytes
+        raise InvalidInput("malformed API key: standard input is not UTF-8 text") from None
     if not line.strip():
         raise InvalidInput("no API key on standard input")
     return line.strip()

@@ -8,6 +8,7 @@ PostgreSQL (asyncpg) is the production engine.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sqlite3
@@ -131,6 +132,9 @@ class Database:
         self._create = create
         self._engine: AsyncEngine | None = None
         self._reader: AsyncConnection | None = None
+        # One statement at a time on the shared reader: concurrent callers would each open a
+        # reader (leaking all but one) and asyncpg refuses two operations on one connection.
+        self._reader_lock = asyncio.Lock()
         self._prepared: dict[Select[Any], _Prepared] = {}
 
     @property
@@ -168,6 +172,12 @@ class Database:
         straight to the driver in one call: aiosqlite runs each cursor operation on its own
         thread, and the five round trips SQLAlchemy's adapter makes cost far more than the query.
         """
+        async with self._reader_lock:
+            return await self._read_first(statement, params)
+
+    async def _read_first(
+        self, statement: Select[Any], params: Mapping[str, Any]
+    ) -> Mapping[str, Any] | None:
         with translate_errors(self.settings):
             if self._reader is None:
                 conn = await self.engine.connect()
