@@ -115,6 +115,45 @@ def test_upgrade_rejects_a_malformed_revision(cli: Cli, cli_db: Db, revision: st
     assert cli_db.dump() == before
 
 
+@ONLY_SQLITE
+def test_upgrade_sql_says_so_when_sqlite_batch_operations_cannot_be_rendered(
+    cli: Cli, cli_db: Db, project: Path, tmp_path: Path
+) -> None:
+    extra = ExtraMigrations(project, tmp_path / "extra")
+    extra.add(
+        "copy_users",
+        """
+        with op.batch_alter_table("users", recreate="always") as batch:
+            batch.add_column(sa.Column("nickname", sa.String(length=50), nullable=True))
+        """,
+    )
+    result = cli("db.upgrade", "--sql", expect=2)
+    assert "cannot proceed in --sql mode" in result.error_lines[0]
+    assert result.stdout == ""
+
+
+@ONLY_SQLITE
+def test_a_failing_migration_exits_1_in_one_line_and_leaves_the_previous_revision(
+    cli: Cli, cli_db: Db, project: Path, tmp_path: Path
+) -> None:
+    extra = ExtraMigrations(project, tmp_path / "extra")
+    extra.add(
+        "boom",
+        """
+        op.create_table("half_done", sa.Column("id", sa.Integer(), primary_key=True))
+        raise RuntimeError("the migration failed halfway")
+        """,
+    )
+    before = cli_db.dump()
+    result = cli("db.upgrade", expect=1)
+    assert result.error_lines == [
+        f"error: the migration failed and was rolled back; the database is still at {HEAD} "
+        "(RuntimeError: the migration failed halfway)"
+    ]
+    assert cli_db.dump() == before
+    assert "half_done" not in cli_db.tables()
+
+
 # -- db.downgrade -------------------------------------------------------------------------------
 
 

@@ -258,3 +258,37 @@ def test_an_invoke_yaml_of_the_wrong_shape_is_a_one_line_error_with_exit_2(
     result = cli("db.current", expect=2)
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "invoke.yaml" in result.error_lines[0]
+
+
+def test_from_a_subfolder_the_project_root_is_still_the_folder_of_invoke_yaml(
+    cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "docs" / "deep").mkdir(parents=True)
+    monkeypatch.chdir(project / "docs" / "deep")
+    cli("db.upgrade")
+    assert (project / "var" / "dev.sqlite").is_file()
+    assert not (project / "docs" / "deep" / "var").exists()
+
+
+def test_dotenv_is_read_from_the_project_root_by_the_cli(
+    cli: Cli, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(project / ".env", "APP_DATABASE_CONNECT_TIMEOUT=soon\n")
+    (project / "sub").mkdir()
+    monkeypatch.chdir(project / "sub")
+    result = cli("db.current", expect=2)
+    assert result.error_lines == [
+        "error: invalid setting database_connect_timeout: "
+        "Input should be a valid number, unable to parse string as a number"
+    ]
+
+
+def test_app_root_names_the_project_when_there_is_no_invoke_yaml(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "deployed"
+    root.mkdir()
+    monkeypatch.setenv("APP_ROOT", str(root))
+    result = cli("db.upgrade")
+    assert (root / "var" / "dev.sqlite").is_file()
+    assert "profile dev" in result.stderr
