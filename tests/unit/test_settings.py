@@ -91,6 +91,16 @@ def test_a_higher_layer_replaces_only_the_nested_key_it_sets(
     assert settings.passwords.argon2_time_cost == 4
 
 
+def test_a_nested_key_set_in_two_layers_takes_the_higher_one(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_dotenv(root, APP_PASSWORDS__MIN_LENGTH="30", APP_PASSWORDS__MAX_LENGTH="300")
+    settings = build(root, {"passwords": {"min_length": 16}})
+    assert (settings.passwords.min_length, settings.passwords.max_length) == (16, 300)
+    monkeypatch.setenv("APP_PASSWORDS__MAX_LENGTH", "400")
+    assert build(root, {"passwords": {"min_length": 16}}).passwords.max_length == 400
+
+
 def test_dotenv_is_read_from_the_project_root_and_not_from_the_cwd(root: Path) -> None:
     write_dotenv(Path.cwd(), APP_ADMIN_EMAIL="cwd@example.com")
     write_dotenv(root, APP_ADMIN_EMAIL="root@example.com")
