@@ -78,6 +78,7 @@ def test_an_unexpected_exception_message_is_scrubbed_of_secrets_and_cut_to_one_l
     result = cli("db.current", expect=1)
     assert len(result.error_lines) == 1
     assert "postgresql://app:***@db/app" in result.error_lines[0]
+    assert result.error_lines[0].endswith("with key ********** (set APP_DEBUG=1 for a traceback)")
     assert PASSWORD not in result.stderr
 
 
