@@ -8,8 +8,8 @@ from tests.cli.users_fixtures import (
     api_key_owners,
     audit_events,
     create_account,
-    create_user,
     fails_without_change,
+    given_user,
     reused_db,
     unchanged,
     use_test_profile,
@@ -160,18 +160,18 @@ def test_delete_without_yes_is_refused_under_the_test_profile(cli: Cli, cli_db: 
 def test_delete_with_yes_removes_the_account_and_only_its_api_keys(cli: Cli, cli_db: Db) -> None:
     ci = create_account(cli, "ci")
     other = create_account(cli, "other")
-    user = create_user(cli, "bob@example.com")
+    user_id = given_user(cli_db, "bob@example.com")
     add_api_key(cli_db, account_id=ci["id"])
     add_api_key(cli_db, account_id=ci["id"])
     add_api_key(cli_db, account_id=other["id"])
-    add_api_key(cli_db, user_id=user["id"])
+    add_api_key(cli_db, user_id=user_id)
     use_test_profile(cli)
 
     data = cli("accounts.delete", "ci", "--yes", "--json").json
 
     assert (data["status"], data["name"], data["keys_deleted"]) == ("deleted", "ci", 2)
     assert account_names(cli_db) == ["other"]
-    assert api_key_owners(cli_db) == [(None, other["id"]), (user["id"], None)]
+    assert api_key_owners(cli_db) == [(None, other["id"]), (user_id, None)]
     event = audit_events(cli_db)[-1]
     assert (event["action"], event["target"], event["details"]) == (
         "account.delete",

@@ -14,6 +14,7 @@ from tests.cli.users_fixtures import (
     create_account,
     create_user,
     fails_without_change,
+    given_user,
     reused_db,
     snapshot,
 )
@@ -100,8 +101,8 @@ def test_events_record_the_id_of_their_target(cli: Cli, cli_db: Db) -> None:
 
 
 def test_unchanged_operations_write_no_event(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
-    create_user(cli, "ann@example.com", role="admin")
+    given_user(cli_db, "bob@example.com")
+    given_user(cli_db, "ann@example.com", role="admin")
     create_account(cli, "ci")
     before = snapshot(cli_db)
 
@@ -118,7 +119,7 @@ def test_unchanged_operations_write_no_event(cli: Cli, cli_db: Db) -> None:
 
 
 def test_reading_tasks_write_no_event(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
     create_account(cli, "ci")
     before = snapshot(cli_db)
 

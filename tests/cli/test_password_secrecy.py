@@ -16,7 +16,7 @@ import traceback
 import pytest
 
 from tests.cli.users_fixtures import (
-    create_user,
+    given_user,
     reused_db,
     snapshot,
     user_row,
@@ -151,7 +151,7 @@ def test_a_seed_admin_password_from_stdin_is_only_stored_as_an_argon2id_hash(
 def test_a_new_password_is_only_stored_as_an_argon2id_hash(
     cli: Cli, cli_db: Db, caplog: pytest.LogCaptureFixture
 ) -> None:
-    create_user(cli, "a@example.com")
+    given_user(cli_db, "a@example.com")
     cli.monkeypatch.setenv(CANARY_ENV, CANARY)
 
     run(cli, "users.set-password", "a@example.com", "--password-env", CANARY_ENV, expect=0)
@@ -206,7 +206,7 @@ FAILURES: list[tuple[str, tuple[str, ...], str | None, int]] = [
 def test_a_password_in_a_failing_command_appears_nowhere(
     cli: Cli, cli_db: Db, caplog: pytest.LogCaptureFixture, mode: str
 ) -> None:
-    create_user(cli, "taken@example.com")
+    given_user(cli_db, "taken@example.com")
     before = snapshot(cli_db)
 
     for password, argv, stdin, code in FAILURES:
@@ -236,7 +236,7 @@ def test_a_configured_admin_password_that_is_too_long_appears_nowhere(
 def test_an_existing_admin_is_not_touched_by_a_changed_configured_password(
     cli: Cli, cli_db: Db, caplog: pytest.LogCaptureFixture
 ) -> None:
-    create_user(cli, "admin@example.com", role="admin")
+    given_user(cli_db, "admin@example.com", role="admin")
     cli.monkeypatch.setenv("APP_ADMIN_PASSWORD", CANARY)
 
     run(cli, "users.seed-admin", expect=0)
@@ -285,7 +285,7 @@ def test_a_generated_password_is_printed_once_on_stdout_and_nowhere_else(
 def test_a_generated_new_password_is_printed_once_on_stdout_and_nowhere_else(
     cli: Cli, cli_db: Db, caplog: pytest.LogCaptureFixture
 ) -> None:
-    create_user(cli, "a@example.com")
+    given_user(cli_db, "a@example.com")
 
     result = run(
         cli, "users.set-password", "a@example.com", "--random-password", "--json", expect=0
@@ -301,7 +301,7 @@ def test_a_generated_new_password_is_printed_once_on_stdout_and_nowhere_else(
 def test_a_generated_password_is_not_printed_when_the_command_fails(
     cli: Cli, cli_db: Db, mode: str
 ) -> None:
-    create_user(cli, "taken@example.com")
+    given_user(cli_db, "taken@example.com")
 
     for argv, code in (
         (("users.create", "--email", "taken@example.com", "--random-password"), 4),
@@ -319,7 +319,7 @@ UNDECODABLE = CANARY.encode() + b"\xff\xfe"
 def test_a_password_that_is_not_utf8_text_is_invalid_input_and_appears_nowhere(
     cli: Cli, cli_db: Db, caplog: pytest.LogCaptureFixture, mode: str
 ) -> None:
-    create_user(cli, "taken@example.com")
+    given_user(cli_db, "taken@example.com")
     before = snapshot(cli_db)
     # What Python makes of undecodable bytes in the environment (and on a surrogateescape stdin).
     escaped = UNDECODABLE.decode("utf-8", "surrogateescape")

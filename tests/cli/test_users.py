@@ -16,6 +16,7 @@ from tests.cli.users_fixtures import (
     create_user,
     emails,
     fails_without_change,
+    given_user,
     reused_db,
     snapshot,
     unchanged,
@@ -103,7 +104,7 @@ def test_create_writes_one_audit_event_naming_the_password_source(cli: Cli, cli_
 
 
 def test_create_if_not_exists_leaves_an_existing_user_unchanged(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "a@example.com")
+    given_user(cli_db, "a@example.com")
     cli.monkeypatch.setenv("OTHER_PW", "a-different-password")
 
     result = unchanged(
@@ -126,7 +127,7 @@ def test_create_if_not_exists_leaves_an_existing_user_unchanged(cli: Cli, cli_db
 def test_create_if_not_exists_in_json_mode_says_unchanged_and_shows_no_password(
     cli: Cli, cli_db: Db
 ) -> None:
-    create_user(cli, "a@example.com")
+    given_user(cli_db, "a@example.com")
     before = snapshot(cli_db)
 
     result = cli(
@@ -139,7 +140,8 @@ def test_create_if_not_exists_in_json_mode_says_unchanged_and_shows_no_password(
 
 
 def test_create_of_an_existing_email_is_a_conflict(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
+    cli.monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
 
     result = fails_without_change(
         cli,
@@ -155,7 +157,7 @@ def test_create_of_an_existing_email_is_a_conflict(cli: Cli, cli_db: Db) -> None
 
 
 def test_create_of_an_existing_email_in_another_case_is_a_conflict(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
 
     fails_without_change(
         cli,
@@ -225,9 +227,9 @@ def test_create_without_an_email_is_invalid_input(cli: Cli, cli_db: Db) -> None:
 
 @pytest.fixture
 def three_users(cli: Cli, cli_db: Db) -> list[str]:
-    create_user(cli, "ann@example.com", "--name", "Ann Admin", role="admin")
-    create_user(cli, "bob@example.com", "--name", "Bob")
-    create_user(cli, "cy@example.com", "--inactive")
+    given_user(cli_db, "ann@example.com", name="Ann Admin", role="admin")
+    given_user(cli_db, "bob@example.com", name="Bob")
+    given_user(cli_db, "cy@example.com", active=False)
     return ["ann@example.com", "bob@example.com", "cy@example.com"]
 
 
@@ -265,10 +267,10 @@ def test_list_searches_email_and_name_case_insensitively(cli: Cli, three_users: 
 
 
 def test_list_search_takes_like_wildcards_literally(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "a_b@example.com")
-    create_user(cli, "axb@example.com")
-    create_user(cli, "pct%off@example.com")
-    create_user(cli, "pctxoff@example.com", "--name", "back\\slash")
+    given_user(cli_db, "a_b@example.com")
+    given_user(cli_db, "axb@example.com")
+    given_user(cli_db, "pct%off@example.com")
+    given_user(cli_db, "pctxoff@example.com", name="back\\slash")
 
     assert listed(cli, "--search", "a_b") == ["a_b@example.com"]
     assert listed(cli, "--search", "t%o") == ["pct%off@example.com"]
@@ -316,10 +318,10 @@ def test_list_of_no_users_is_an_empty_array_or_says_so(cli: Cli, cli_db: Db) -> 
 
 
 def test_show_prints_the_user_found_by_any_case_of_its_email(cli: Cli, cli_db: Db) -> None:
-    user = create_user(cli, "bob@example.com", "--name", "Bob")
+    user_id = given_user(cli_db, "bob@example.com", name="Bob")
 
     data = cli("users.show", "BOB@example.com", "--json").json
-    assert data["id"] == user["id"]
+    assert data["id"] == user_id
     assert data["email"] == "bob@example.com"
     assert data["live_api_keys"] == 0
     human = cli("users.show", "bob@example.com").stdout
@@ -328,9 +330,9 @@ def test_show_prints_the_user_found_by_any_case_of_its_email(cli: Cli, cli_db: D
 
 
 def test_show_counts_the_users_api_keys(cli: Cli, cli_db: Db) -> None:
-    user = create_user(cli, "bob@example.com")
-    add_api_key(cli_db, user_id=user["id"])
-    add_api_key(cli_db, user_id=user["id"])
+    user_id = given_user(cli_db, "bob@example.com")
+    add_api_key(cli_db, user_id=user_id)
+    add_api_key(cli_db, user_id=user_id)
 
     assert cli("users.show", "bob@example.com", "--json").json["live_api_keys"] == 2
 
@@ -350,7 +352,7 @@ def test_show_of_an_invalid_email_is_invalid_input(cli: Cli, cli_db: Db) -> None
 def test_set_password_replaces_the_hash_so_only_the_new_password_verifies(
     cli: Cli, cli_db: Db
 ) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
     old = user_row(cli_db, "bob@example.com")
     cli.monkeypatch.setenv("NEW_PW", "a-brand-new-password")
 
@@ -370,7 +372,7 @@ def test_set_password_replaces_the_hash_so_only_the_new_password_verifies(
 
 
 def test_set_password_to_a_random_one_prints_it_once(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
 
     result = cli("users.set-password", "bob@example.com", "--random-password")
 
@@ -388,7 +390,7 @@ def test_set_password_of_a_missing_user_is_not_found_and_prints_no_password(
 
 
 def test_set_password_to_a_too_short_password_changes_nothing(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
 
     fails_without_change(
         cli,
@@ -402,7 +404,7 @@ def test_set_password_to_a_too_short_password_changes_nothing(cli: Cli, cli_db: 
 
 
 def test_set_password_needs_a_password_source(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
 
     fails_without_change(cli, cli_db, "users.set-password", "bob@example.com", expect=2)
 
@@ -411,7 +413,7 @@ def test_set_password_needs_a_password_source(cli: Cli, cli_db: Db) -> None:
 
 
 def test_set_role_promotes_a_member_and_audits_the_change(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
 
     data = cli("users.set-role", "bob@example.com", "admin", "--json").json
 
@@ -423,14 +425,14 @@ def test_set_role_promotes_a_member_and_audits_the_change(cli: Cli, cli_db: Db) 
 
 
 def test_set_role_to_the_current_role_is_unchanged(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
 
     unchanged(cli, cli_db, "users.set-role", "bob@example.com", "member")
 
 
 def test_set_role_demotes_an_admin_while_another_active_admin_remains(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "ann@example.com", role="admin")
-    create_user(cli, "bea@example.com", role="admin")
+    given_user(cli_db, "ann@example.com", role="admin")
+    given_user(cli_db, "bea@example.com", role="admin")
 
     cli("users.set-role", "ann@example.com", "member")
 
@@ -438,8 +440,8 @@ def test_set_role_demotes_an_admin_while_another_active_admin_remains(cli: Cli, 
 
 
 def test_set_role_refuses_to_demote_the_last_active_admin(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "ann@example.com", role="admin")
-    create_user(cli, "old@example.com", "--inactive", role="admin")
+    given_user(cli_db, "ann@example.com", role="admin")
+    given_user(cli_db, "old@example.com", active=False, role="admin")
 
     result = fails_without_change(
         cli, cli_db, "users.set-role", "ann@example.com", "member", expect=4
@@ -448,7 +450,7 @@ def test_set_role_refuses_to_demote_the_last_active_admin(cli: Cli, cli_db: Db) 
 
 
 def test_set_role_to_an_unknown_role_is_invalid_input(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
 
     fails_without_change(cli, cli_db, "users.set-role", "bob@example.com", "root", expect=2)
 
@@ -463,7 +465,7 @@ def test_set_role_of_a_missing_user_is_not_found(cli: Cli, cli_db: Db) -> None:
 def test_deactivate_and_activate_change_the_status_once_then_say_unchanged(
     cli: Cli, cli_db: Db
 ) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
 
     assert cli("users.deactivate", "bob@example.com", "--json").json["status"] == "deactivated"
     assert user_row(cli_db, "bob@example.com")["is_active"] is False
@@ -472,12 +474,12 @@ def test_deactivate_and_activate_change_the_status_once_then_say_unchanged(
     assert user_row(cli_db, "bob@example.com")["is_active"] is True
     unchanged(cli, cli_db, "users.activate", "bob@example.com")
 
-    assert actions(cli_db) == ["user.create", "user.deactivate", "user.activate"]
+    assert actions(cli_db) == ["user.deactivate", "user.activate"]
 
 
 def test_deactivate_refuses_the_last_active_admin(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "ann@example.com", role="admin")
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "ann@example.com", role="admin")
+    given_user(cli_db, "bob@example.com")
 
     result = fails_without_change(cli, cli_db, "users.deactivate", "ann@example.com", expect=4)
     assert "last active admin" in result.stderr
@@ -492,7 +494,7 @@ def test_deactivate_of_a_missing_user_is_not_found(cli: Cli, cli_db: Db) -> None
 
 
 def test_delete_without_yes_is_refused_under_the_test_profile(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
     use_test_profile(cli)
 
     result = fails_without_change(cli, cli_db, "users.delete", "bob@example.com", expect=5)
@@ -500,7 +502,7 @@ def test_delete_without_yes_is_refused_under_the_test_profile(cli: Cli, cli_db: 
 
 
 def test_delete_without_yes_is_refused_with_the_profile_flag_too(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
 
     fails_without_change(
         cli, cli_db, "--profile", "test", "users.delete", "bob@example.com", expect=5
@@ -508,25 +510,25 @@ def test_delete_without_yes_is_refused_with_the_profile_flag_too(cli: Cli, cli_d
 
 
 def test_delete_with_yes_removes_the_user_and_only_its_api_keys(cli: Cli, cli_db: Db) -> None:
-    bob = create_user(cli, "bob@example.com")
-    cat = create_user(cli, "cat@example.com")
-    add_api_key(cli_db, user_id=bob["id"])
-    add_api_key(cli_db, user_id=bob["id"])
-    add_api_key(cli_db, user_id=cat["id"])
+    bob_id = given_user(cli_db, "bob@example.com")
+    cat_id = given_user(cli_db, "cat@example.com")
+    add_api_key(cli_db, user_id=bob_id)
+    add_api_key(cli_db, user_id=bob_id)
+    add_api_key(cli_db, user_id=cat_id)
     use_test_profile(cli)
 
     data = cli("users.delete", "bob@example.com", "--yes", "--json").json
 
     assert (data["status"], data["keys_deleted"]) == ("deleted", 2)
     assert emails(cli_db) == ["cat@example.com"]
-    assert api_key_owners(cli_db) == [(cat["id"], None)]
+    assert api_key_owners(cli_db) == [(cat_id, None)]
     event = audit_events(cli_db)[-1]
     assert (event["action"], event["target"]) == ("user.delete", "bob@example.com")
     assert event["details"] == {"keys_deleted": 2}
 
 
 def test_delete_is_confirmed_by_app_assume_yes(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
     use_test_profile(cli)
     cli.monkeypatch.setenv("APP_ASSUME_YES", "1")
 
@@ -535,7 +537,7 @@ def test_delete_is_confirmed_by_app_assume_yes(cli: Cli, cli_db: Db) -> None:
 
 
 def test_delete_needs_no_yes_under_the_dev_profile(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
 
     cli("users.delete", "bob@example.com")
 
@@ -547,8 +549,8 @@ def test_delete_of_a_missing_user_is_not_found(cli: Cli, cli_db: Db) -> None:
 
 
 def test_delete_refuses_the_last_active_admin(cli: Cli, cli_db: Db) -> None:
-    admin = create_user(cli, "ann@example.com", role="admin")
-    add_api_key(cli_db, user_id=admin["id"])
+    admin_id = given_user(cli_db, "ann@example.com", role="admin")
+    add_api_key(cli_db, user_id=admin_id)
 
     fails_without_change(cli, cli_db, "users.delete", "ann@example.com", "--yes", expect=4)
 
@@ -626,7 +628,7 @@ def test_seed_admin_takes_the_email_and_password_source_from_flags(cli: Cli, cli
 def test_seed_admin_warns_about_an_existing_non_admin_and_changes_nothing(
     cli: Cli, cli_db: Db
 ) -> None:
-    create_user(cli, "admin@example.com")
+    given_user(cli_db, "admin@example.com")
     cli.monkeypatch.setenv("APP_ADMIN_PASSWORD", "a-changed-admin-password")
 
     result = unchanged(cli, cli_db, "users.seed-admin")
@@ -636,7 +638,7 @@ def test_seed_admin_warns_about_an_existing_non_admin_and_changes_nothing(
 
 
 def test_seed_admin_warns_about_an_inactive_admin(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "admin@example.com", "--inactive", role="admin")
+    given_user(cli_db, "admin@example.com", active=False, role="admin")
 
     result = unchanged(cli, cli_db, "users.seed-admin", "--json")
 
@@ -660,7 +662,7 @@ def test_seed_admin_without_an_admin_email_is_invalid_input(cli: Cli, cli_db: Db
 
 
 def test_reset_then_seed_admin_twice_in_one_run_leaves_one_admin(cli: Cli, cli_db: Db) -> None:
-    create_user(cli, "bob@example.com")
+    given_user(cli_db, "bob@example.com")
 
     # The second pair differs by --json, so invoke's dedupe does not drop it: both pairs run.
     result = cli(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import secrets
 import shutil
@@ -86,6 +87,38 @@ def create_user(
     )
     data: dict[str, Any] = result.json
     return data
+
+
+@functools.cache
+def argon2id_hash(password: str) -> str:
+    """A hash like the application's (its default cost), computed once per password per run."""
+    hashed: str = argon2.using(type="ID", memory_cost=19_456, rounds=2, parallelism=1).hash(
+        password
+    )
+    return hashed
+
+
+def given_user(
+    db: Db,
+    email: str,
+    *,
+    role: str = "member",
+    active: bool = True,
+    name: str | None = None,
+    password: str = PASSWORD,
+) -> int:
+    """A user row put straight into the database: set-up for a test of another task (no event)."""
+    rows = db.rows(
+        "INSERT INTO users (email, name, role, is_active, password_hash, created_at, updated_at, "
+        "password_changed_at) VALUES (:email, :name, :role, :active, :hash, CURRENT_TIMESTAMP, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id",
+        email=email,
+        name=name,
+        role=role,
+        active=active,
+        hash=argon2id_hash(password),
+    )
+    return int(rows[0][0])
 
 
 def create_account(cli: Cli, name: str, *extra: str) -> dict[str, Any]:
