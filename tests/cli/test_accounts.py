@@ -110,6 +110,8 @@ def test_list_in_human_mode_prints_a_table_or_says_there_are_none(cli: Cli, cli_
 def test_show_prints_the_account_and_its_live_key_count(cli: Cli, cli_db: Db) -> None:
     account = create_account(cli, "ci")
     add_api_key(cli_db, account_id=account["id"])
+    add_api_key(cli_db, account_id=account["id"], revoked=True)
+    add_api_key(cli_db, account_id=account["id"], expires="2000-01-01 00:00:00")
 
     data = cli("accounts.show", "CI", "--json").json
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 
 import pytest
@@ -144,6 +145,21 @@ def test_the_actor_defaults_to_the_os_user_at_the_host(
 
     [event] = audit_events(cli_db)
     assert event["actor"] == f"cli:{getpass.getuser()}@{socket.gethostname()}"
+
+
+def test_the_default_actor_survives_a_uid_without_a_passwd_entry(
+    cli: Cli, cli_db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_such_user() -> str:
+        raise KeyError("getpwuid(): uid not found: 4242")  # what a container's bare uid gives
+
+    monkeypatch.delenv("APP_ACTOR")
+    monkeypatch.setattr(getpass, "getuser", no_such_user)
+
+    create_account(cli, "ci")
+
+    [event] = audit_events(cli_db)
+    assert event["actor"] == f"cli:uid{os.getuid()}@{socket.gethostname()}"
 
 
 def test_a_blank_app_actor_falls_back_to_the_default_actor(

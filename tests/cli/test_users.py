@@ -329,10 +329,12 @@ def test_show_prints_the_user_found_by_any_case_of_its_email(cli: Cli, cli_db: D
     assert "bob@example.com" in human
 
 
-def test_show_counts_the_users_api_keys(cli: Cli, cli_db: Db) -> None:
+def test_show_counts_the_users_live_api_keys_only(cli: Cli, cli_db: Db) -> None:
     user_id = given_user(cli_db, "bob@example.com")
     add_api_key(cli_db, user_id=user_id)
-    add_api_key(cli_db, user_id=user_id)
+    add_api_key(cli_db, user_id=user_id, expires="2999-01-01 00:00:00")
+    add_api_key(cli_db, user_id=user_id, revoked=True)
+    add_api_key(cli_db, user_id=user_id, expires="2000-01-01 00:00:00")
 
     assert cli("users.show", "bob@example.com", "--json").json["live_api_keys"] == 2
 

@@ -208,11 +208,24 @@ def emails(db: Db) -> list[str]:
     return [row[0] for row in db.rows("SELECT email FROM users ORDER BY id")]
 
 
-def add_api_key(db: Db, *, user_id: int | None = None, account_id: int | None = None) -> None:
-    """An api_keys row made directly (the keys tasks are another namespace's business)."""
+def add_api_key(
+    db: Db,
+    *,
+    user_id: int | None = None,
+    account_id: int | None = None,
+    revoked: bool = False,
+    expires: str | None = None,
+) -> None:
+    """An api_keys row made directly (the keys tasks are another namespace's business).
+
+    ``expires`` is a UTC timestamp literal such as ``'2000-01-01 00:00:00'``.
+    """
+    revoked_at = "CURRENT_TIMESTAMP" if revoked else "NULL"
+    expires_at = f"'{expires}'" if expires else "NULL"
     db.rows(
         "INSERT INTO api_keys (user_id, service_account_id, digest, display_prefix, scopes, "
-        "created_at) VALUES (:user_id, :account_id, :digest, :prefix, '[]', CURRENT_TIMESTAMP)",
+        f"created_at, revoked_at, expires_at) VALUES (:user_id, :account_id, :digest, :prefix, "
+        f"'[]', CURRENT_TIMESTAMP, {revoked_at}, {expires_at})",
         user_id=user_id,
         account_id=account_id,
         digest=secrets.token_hex(32),

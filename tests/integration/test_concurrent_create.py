@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.users_fixtures import reused_db
+from tests.cli.users_fixtures import given_user, reused_db
 from tests.support import Db
 
 db = reused_db
@@ -34,6 +34,13 @@ def race(
     project: Path, db: Db, *argv: str, runners: int = 2
 ) -> list[subprocess.CompletedProcess[str]]:
     """Run the same command in ``runners`` processes, released at the same instant."""
+    return race_commands(project, db, *([argv] * runners))
+
+
+def race_commands(
+    project: Path, db: Db, *commands: tuple[str, ...]
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run each command in its own process; all are released at the same instant."""
     env = {
         **os.environ,
         "APP_DATABASE_URL": db.url,
@@ -50,7 +57,7 @@ def race(
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(runners)
+        for argv in commands
     ]
     for process in processes:
         assert process.stderr is not None
@@ -118,4 +125,22 @@ def test_two_processes_seeding_the_admin_make_one_admin(project: Path, db: Db) -
     created = [json.loads(r.stdout) for r in results if '"created"' in r.stdout]
     assert len(created) == 1
     assert count_users(db, "admin@example.com") == 1
+    assert db.count("audit_events") == 1
+
+
+def test_two_processes_demoting_the_last_two_admins_leave_one_admin(project: Path, db: Db) -> None:
+    given_user(db, "ann@example.com", role="admin")
+    given_user(db, "bea@example.com", role="admin")
+
+    results = race_commands(
+        project,
+        db,
+        ("users.set-role", "ann@example.com", "member"),
+        ("users.set-role", "bea@example.com", "member"),
+    )
+
+    assert sorted(r.returncode for r in results) == [0, 4], describe(results)
+    assert "Traceback" not in describe(results)
+    admins = db.rows("SELECT email FROM users WHERE role = 'admin'")
+    assert len(admins) == 1
     assert db.count("audit_events") == 1
