@@ -50,8 +50,7 @@ def owners(cli: Cli, keys_db: Db) -> Db:
     """A migrated database the CLI uses, holding service account ``ci`` and user dev@example.com."""
     cli.monkeypatch.setenv("APP_DATABASE_URL", keys_db.url)
     cli.monkeypatch.setenv(PASSWORD_ENV, "a-long-enough-test-password")
-    cli("accounts.create", ACCOUNT)
-    cli("users.create", "--email", USER, "--password-env", PASSWORD_ENV)
+    cli("accounts.create", ACCOUNT, "users.create", "--email", USER, "--password-env", PASSWORD_ENV)
     return keys_db
 
 
