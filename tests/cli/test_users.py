@@ -309,6 +309,28 @@ def test_list_in_human_mode_prints_an_aligned_table(cli: Cli, three_users: list[
     assert lines[3].split()[1:5] == ["cy@example.com", "-", "member", "no"]
 
 
+def test_list_prints_every_row_past_the_first_screenful(cli: Cli, cli_db: Db) -> None:
+    # The human table sizes its columns from the first 200 rows, then streams the rest.
+    values = ", ".join(
+        f"('user{n:03d}@example.com', 'member', :active, 'x', CURRENT_TIMESTAMP, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        for n in range(250)
+    )
+    cli_db.rows(
+        "INSERT INTO users (email, role, is_active, password_hash, created_at, updated_at, "
+        f"password_changed_at) VALUES {values}",
+        active=True,
+    )
+
+    lines = cli("users.list").stdout.splitlines()
+    rows = cli("users.list", "--json").json
+
+    assert len(lines) == 251
+    assert lines[-1].split()[1] == "user249@example.com"
+    assert [row["email"] for row in rows] == [f"user{n:03d}@example.com" for n in range(250)]
+    assert len(cli("users.list", "--limit", "201").stdout.splitlines()) == 202
+
+
 def test_list_of_no_users_is_an_empty_array_or_says_so(cli: Cli, cli_db: Db) -> None:
     assert cli("users.list", "--json").json == []
     assert cli("users.list").stdout.strip() == "(no users)"
