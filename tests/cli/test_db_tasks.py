@@ -319,6 +319,7 @@ def test_check_exits_7_on_a_new_empty_sqlite_file(cli: Cli, cli_empty_db: Db) ->
     cli("db.check", expect=7)
 
 
+@ONLY_SQLITE
 def test_check_exits_7_on_a_database_behind_head(
     cli: Cli, cli_db: Db, project: Path, tmp_path: Path
 ) -> None:
@@ -452,6 +453,7 @@ def test_reset_without_yes_is_refused_under_the_test_profile(cli: Cli, cli_db: D
     assert cli_db.dump() == before
 
 
+@ONLY_SQLITE
 def test_reset_of_a_database_with_no_schema_creates_it(cli: Cli, cli_empty_db: Db) -> None:
     cli("db.reset", "--yes")
     cli("db.check")

@@ -19,7 +19,8 @@ from tests.alembic_project import ExtraMigrations
 from tests.support import Db
 
 OUR_TABLES = set(Base.metadata.tables)
-# Narrow the `backend` fixture of conftest to one engine for engine-specific behaviour.
+# Narrow the `backend` fixture of conftest to one engine: for engine-specific behaviour, and
+# (SQLite) where the engine adds nothing and a PostgreSQL database would only cost time.
 ONLY_SQLITE = pytest.mark.parametrize("backend", ["sqlite"])
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "backend", [pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -124,6 +125,7 @@ def test_migrations_go_up_then_down_to_base_then_up_again(empty_db: Db, tmp_path
     assert asyncio.run(schema.check(app)).at_head
 
 
+@ONLY_SQLITE
 def test_upgrading_a_database_at_head_changes_nothing(db: Db, tmp_path: Path) -> None:
     app = app_config(db, tmp_path)
     before = db.dump()
@@ -143,6 +145,7 @@ def test_the_profile_is_stamped_on_the_first_upgrade_and_kept_after(
     assert dict(empty_db.rows("SELECT key, value FROM app_meta"))["profile"] == "test"
 
 
+@ONLY_SQLITE
 def test_a_protected_profile_claims_an_unprotected_database_and_keeps_it(
     empty_db: Db, tmp_path: Path
 ) -> None:
@@ -282,6 +285,7 @@ def test_a_migration_that_fails_halfway_leaves_the_database_at_the_previous_revi
     assert db.dump() == before
 
 
+@ONLY_SQLITE
 def test_a_later_failing_migration_rolls_back_the_earlier_ones_of_the_same_run(
     empty_db: Db, extra: ExtraMigrations
 ) -> None:
@@ -292,6 +296,7 @@ def test_a_later_failing_migration_rolls_back_the_earlier_ones_of_the_same_run(
     assert empty_db.tables() & (OUR_TABLES | {"alembic_version"}) == set()
 
 
+@ONLY_SQLITE
 def test_check_reports_a_database_behind_head_as_not_ready(db: Db, extra: ExtraMigrations) -> None:
     extra.add("noop", "pass")
     with pytest.raises(SchemaNotReady, match=r"run `inv db\.upgrade`"):
