@@ -110,11 +110,14 @@ def normalize_scopes(values: list[str] | tuple[str, ...]) -> list[str]:
 def parse_limit(
     value: str | None, *, flag: str = "--limit", maximum: int = 10_000_000
 ) -> int | None:
-    """A positive row limit given as text (invoke would traceback on a typed flag)."""
-    if value is None or value == "":
+    """A positive row limit given as text (invoke would traceback on a typed flag).
+
+    None means not given; anything else, the empty string included, must be a number.
+    """
+    if value is None:
         return None
     text = value.strip()
-    if not text.isdigit() or not 1 <= int(text) <= maximum:
+    if not (text.isascii() and text.isdigit() and len(text) <= 12) or not 1 <= int(text) <= maximum:
         raise InvalidInput(f"{flag} must be a whole number from 1 to {maximum}")
     return int(text)
 

@@ -33,10 +33,12 @@ class Password:
 
 
 def read_password(
-    rt: Runtime, *, stdin: bool, env: str, random: bool, required: bool
+    rt: Runtime, *, stdin: bool, env: str | None, random: bool, required: bool
 ) -> Password | None:
     """The password from the one source the flags name. No flag ever carries the password."""
-    chosen = [name for name, on in (("stdin", stdin), ("env", bool(env)), ("random", random)) if on]
+    chosen = [
+        name for name, on in (("stdin", stdin), ("env", env is not None), ("random", random)) if on
+    ]
     if len(chosen) > 1:
         raise InvalidInput(
             "give only one of --password-stdin, --password-env and --random-password"
@@ -50,7 +52,7 @@ def read_password(
         return None
     if random:
         return Password(rt.services().passwords.generate(), "random", generated=True)
-    if env:
+    if env is not None:
         if not _ENV_NAME.fullmatch(env):
             raise InvalidInput("--password-env takes the NAME of an environment variable")
         value = os.environ.get(env)
@@ -103,7 +105,7 @@ def account_record(account: ServiceAccount) -> dict[str, Any]:
     }
 
 
-def require(value: str, flag: str) -> str:
-    if not value:
+def require(value: str | None, flag: str) -> str:
+    if value is None:
         raise InvalidInput(f"{flag} is required")
     return value

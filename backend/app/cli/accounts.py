@@ -20,13 +20,11 @@ ACCOUNT_COLUMNS = [
         "description": "what the account is for",
     }
 )
-async def create(rt: Runtime, name: str, description: str = "") -> None:
+async def create(rt: Runtime, name: str, description: str | None = None) -> None:
     """Create a service account."""
     from backend.app.services import accounts
 
-    account = await accounts.create_account(
-        rt.services(), name=name, description=description or None
-    )
+    account = await accounts.create_account(rt.services(), name=name, description=description)
     rt.out.result(
         {"status": "created", **account_record(account)},
         text=f"created service account {account.name}",

@@ -23,14 +23,16 @@ AUDIT_COLUMNS = [
         "actor": "only events by this actor (e.g. cli:alice@host)",
     },
 )
-async def list_(rt: Runtime, limit: str = "50", action: str = "", actor: str = "") -> None:
+async def list_(
+    rt: Runtime, limit: str = "50", action: str | None = None, actor: str | None = None
+) -> None:
     """List audit events, newest first."""
     from backend.app.services import audit
 
     async with audit.list_events(
         rt.services(),
         limit=parse_limit(limit),
-        action=action or None,
-        actor=actor or None,
+        action=action,
+        actor=actor,
     ) as rows:
         await rt.out.table(rows, AUDIT_COLUMNS, empty="(no audit events)")

@@ -58,11 +58,13 @@ async def upgrade(rt: Runtime, revision: str = "head", sql: bool = False) -> Non
         "sql": "print the DDL instead of running it (no confirmation needed)",
     }
 )
-async def downgrade(rt: Runtime, revision: str = "", yes: bool = False, sql: bool = False) -> None:
+async def downgrade(
+    rt: Runtime, revision: str | None = None, yes: bool = False, sql: bool = False
+) -> None:
     """Migrate the database down to a revision (destructive: needs --yes)."""
     from backend.app.services import schema
 
-    if not revision:
+    if revision is None:
         raise InvalidInput("--revision is required (e.g. --revision -1, or --revision base)")
     result = await schema.downgrade(
         rt.app,
@@ -172,11 +174,11 @@ async def reset(rt: Runtime, yes: bool = False) -> None:
         "autogenerate": "compare the models with the database and write the difference",
     }
 )
-async def revision(rt: Runtime, message: str = "", autogenerate: bool = False) -> None:
+async def revision(rt: Runtime, message: str | None = None, autogenerate: bool = False) -> None:
     """Write a new migration file (in a checkout)."""
     from backend.app.services import schema
 
-    if not message:
+    if message is None:
         raise InvalidInput("--message is required")
     created = await schema.revision(rt.app, message=message, autogenerate=autogenerate)
     if created is None:

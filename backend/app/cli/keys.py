@@ -82,9 +82,9 @@ def _show_issued(rt: Runtime, issued: IssuedKey, *, quiet: bool, status: str, **
 )
 async def create(
     rt: Runtime,
-    user: str = "",
-    account: str = "",
-    name: str = "",
+    user: str | None = None,
+    account: str | None = None,
+    name: str | None = None,
     scope: list[str] | None = None,
     # None, not "", so that an explicitly empty value is rejected rather than read as absent.
     expires_in: str | None = None,
@@ -98,9 +98,9 @@ async def create(
     _quiet_allowed(rt, quiet)
     issued = await keys.create_key(
         rt.services(),
-        user=user or None,
-        account=account or None,
-        name=name or None,
+        user=user,
+        account=account,
+        name=name,
         scopes=scope or [],
         expires_in=expires_in,
         expires_at=expires_at,
@@ -113,13 +113,13 @@ async def create(
     name="list",
     help={**OWNER_HELP, "all": "include revoked and expired keys"},
 )
-async def list_(rt: Runtime, user: str = "", account: str = "", all: bool = False) -> None:
+async def list_(
+    rt: Runtime, user: str | None = None, account: str | None = None, all: bool = False
+) -> None:
     """List live API keys (revoked and expired ones too with --all); never the keys themselves."""
     from backend.app.services import keys
 
-    async with keys.list_keys(
-        rt.services(), user=user or None, account=account or None, include_all=all
-    ) as rows:
+    async with keys.list_keys(rt.services(), user=user, account=account, include_all=all) as rows:
         await rt.out.table(rows, KEY_COLUMNS, empty="(no API keys)")
 
 

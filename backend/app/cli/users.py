@@ -34,12 +34,12 @@ USER_COLUMNS = [
 )
 async def create(
     rt: Runtime,
-    email: str = "",
+    email: str | None = None,
     role: str = "member",
-    name: str = "",
+    name: str | None = None,
     inactive: bool = False,
     password_stdin: bool = False,
-    password_env: str = "",
+    password_env: str | None = None,
     random_password: bool = False,
     if_not_exists: bool = False,
 ) -> None:
@@ -55,7 +55,7 @@ async def create(
         email=require(email, "--email"),
         password=password.value,
         role=role,
-        name=name or None,
+        name=name,
         active=not inactive,
         if_not_exists=if_not_exists,
         details={"password_source": password.source},
@@ -82,16 +82,20 @@ async def create(
     },
 )
 async def list_(
-    rt: Runtime, role: str = "", status: str = "all", search: str = "", limit: str = ""
+    rt: Runtime,
+    role: str | None = None,
+    status: str = "all",
+    search: str | None = None,
+    limit: str | None = None,
 ) -> None:
     """List users (every status unless --status), streamed in id order."""
     from backend.app.services import users
 
     async with users.list_users(
         rt.services(),
-        role=role or None,
+        role=role,
         status=status,
-        search=search or None,
+        search=search,
         limit=parse_limit(limit),
     ) as rows:
         await rt.out.table(rows, USER_COLUMNS, empty="(no users)")
@@ -111,7 +115,7 @@ async def set_password(
     rt: Runtime,
     email: str,
     password_stdin: bool = False,
-    password_env: str = "",
+    password_env: str | None = None,
     random_password: bool = False,
 ) -> None:
     """Replace a user's password (from stdin, an environment variable, or generated)."""
@@ -195,9 +199,9 @@ async def delete(rt: Runtime, email: str, yes: bool = False) -> None:
 )
 async def seed_admin(
     rt: Runtime,
-    email: str = "",
+    email: str | None = None,
     password_stdin: bool = False,
-    password_env: str = "",
+    password_env: str | None = None,
     random_password: bool = False,
 ) -> None:
     """Create the admin user unless it exists (idempotent; never changes an existing user)."""
@@ -208,7 +212,7 @@ async def seed_admin(
     )
     result = await users.seed_admin(
         rt.services(),
-        email=email or None,
+        email=email,
         password=password.value if password else None,
         source=password.source if password else None,
     )

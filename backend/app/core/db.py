@@ -167,25 +167,30 @@ class Database:
     ) -> Mapping[str, Any] | None:
         """The first row of a read-only ``statement``, as a mapping; for hot paths.
 
-        Runs outside any transaction (one statement is consistent by itself) on a connection
-        kept open for the life of this Database. On SQLite the statement, compiled once, goes
-        straight to the driver in one call: aiosqlite runs each cursor operation on its own
-        thread, and the five round trips SQLAlchemy's adapter makes cost far more than the query.
+        Runs outside any transaction: one statement is consistent by itself. On PostgreSQL it
+        takes a pooled connection per call, so concurrent callers run in parallel. On SQLite the
+        statement, compiled once, goes straight to the driver in one call on a connection kept
+        open for the life of this Database: aiosqlite runs each cursor operation on its own
+        thread, and the five round trips SQLAlchemy's adapter makes cost far more than the query
+        (the driver serialises calls on that connection anyway, so a lock costs nothing).
         """
+        if self.dialect != "sqlite":
+            with translate_errors(self.settings):
+                autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+                async with autocommit.connect() as conn:
+                    result = await conn.execute(statement, params)
+                    first: Mapping[str, Any] | None = result.mappings().first()
+                    return first
         async with self._reader_lock:
-            return await self._read_first(statement, params)
+            return await self._read_first_sqlite(statement, params)
 
-    async def _read_first(
+    async def _read_first_sqlite(
         self, statement: Select[Any], params: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
         with translate_errors(self.settings):
             if self._reader is None:
                 conn = await self.engine.connect()
                 self._reader = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            if self.dialect != "sqlite":
-                result = await self._reader.execute(statement, params)
-                first: Mapping[str, Any] | None = result.mappings().first()
-                return first
             prepared = self._prepared.get(statement)
             if prepared is None:
                 prepared = self._prepared[statement] = _Prepared.of(statement, self.engine)

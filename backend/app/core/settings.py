@@ -101,6 +101,15 @@ class ApiKeyPolicy(BaseModel):
     # last_used_at is written at most once per this interval per key, not on every verification.
     last_used_resolution: Duration = timedelta(minutes=5)
 
+    @field_validator("user_default_expiry", "account_default_expiry")
+    @classmethod
+    def _a_lifetime_is_positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError(
+                "a default lifetime must be longer than zero (leave it unset for none)"
+            )
+        return value
+
 
 class Settings(BaseSettings):
     """Everything the backend can be configured with. Built once per task run."""

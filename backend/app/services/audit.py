@@ -52,7 +52,7 @@ async def list_events(
 ) -> AsyncIterator[AsyncIterator[Mapping[str, Any]]]:
     """Stream events, newest first."""
     for flag, value in (("--action", action), ("--actor", actor)):
-        if value is not None and (len(value) > 320 or not value.isprintable()):
-            raise InvalidInput(f"{flag} must be at most 320 printable characters")
+        if value is not None and (not value or len(value) > 320 or not value.isprintable()):
+            raise InvalidInput(f"{flag} must be 1 to 320 printable characters")
     async with ctx.stream(repo.list_query(limit=limit, action=action, actor=actor)) as rows:
         yield rows

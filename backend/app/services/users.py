@@ -114,7 +114,7 @@ async def list_users(
     limit: int | None = None,
 ) -> AsyncIterator[AsyncIterator[Mapping[str, Any]]]:
     """Stream users in id order; every status unless ``status`` says otherwise."""
-    role = normalize_role(role) if role else None
+    role = normalize_role(role) if role is not None else None
     status = normalize_status(status)
     if search is not None and (len(search) > 320 or not search.isprintable()):
         raise InvalidInput("--search must be at most 320 printable characters")
