@@ -243,6 +243,27 @@ def test_an_invalid_value_from_the_environment_names_the_setting(
     assert SECRETISH not in message
 
 
+@pytest.mark.parametrize("layer", ["env", "dotenv"])
+def test_a_nested_group_given_whole_must_be_json_and_is_never_echoed(
+    layer: str, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if layer == "env":
+        monkeypatch.setenv("APP_PASSWORDS", SECRETISH)
+    else:
+        write_dotenv(root, APP_PASSWORDS="{" + SECRETISH)
+    message = invalid(root)
+    assert message.startswith("invalid setting passwords: ")
+    assert "APP_PASSWORDS__KEY" in message
+    assert SECRETISH not in message
+
+
+def test_a_nested_group_given_whole_as_json_is_read(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_PASSWORDS", '{"min_length": 14}')
+    assert build(root).passwords.min_length == 14
+
+
 @pytest.mark.parametrize(
     ("profile", "name"),
     [

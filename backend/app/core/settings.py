@@ -8,6 +8,7 @@ Nested groups (``passwords``, ``api_keys``) merge key by key across layers.
 from __future__ import annotations
 
 import contextvars
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ from pydantic_settings import (
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from backend.app.core.durations import MAX_DURATION, format_duration, parse_duration
@@ -229,9 +231,24 @@ def build_settings(
         )
     except ValidationError as exc:
         raise InvalidInput(describe_validation_error(exc)) from None
+    except SettingsError as exc:
+        raise InvalidInput(describe_settings_error(exc)) from None
     finally:
         _PROFILE_VALUES.reset(token)
     return resolve_paths(settings, root)
+
+
+def describe_settings_error(exc: SettingsError) -> str:
+    """A nested group given whole (``APP_PASSWORDS=...``) that is not JSON; never its value."""
+    found = re.search(r'field "(\w+)" from source "(\w+)"', str(exc))
+    if found is None:
+        return "invalid setting: a value could not be parsed"
+    name, source = found.groups()
+    where = ".env" if "DotEnv" in source else "the environment"
+    return (
+        f"invalid setting {name}: the value in {where} is not a JSON object "
+        f"(or set one key at a time, e.g. {ENV_PREFIX}{name.upper()}{ENV_NESTED_DELIMITER}KEY)"
+    )
 
 
 def describe_validation_error(exc: ValidationError) -> str:
