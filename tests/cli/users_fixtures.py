@@ -61,8 +61,22 @@ def reused_db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> D
         shutil.copyfile(template, target)
         return Db("sqlite", f"sqlite+aiosqlite:///{target}")
     db = Db("postgresql", _shared_pg_url(request))
-    db.rows(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE")
+    # DELETE, not TRUNCATE: on a few rows it is ~10x cheaper (TRUNCATE swaps every file).
+    asyncio.run(_execute(db, *(f"DELETE FROM {table}" for table in DATA_TABLES)))
     return db
+
+
+async def _execute(db: Db, *statements: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(db.url)
+    try:
+        async with engine.begin() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
 
 
 def create_user(
@@ -127,20 +141,21 @@ def create_account(cli: Cli, name: str, *extra: str) -> dict[str, Any]:
 
 
 def snapshot(db: Db) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, like ``Db.dump()`` but over one connection (it runs often)."""
+    """Every row of each of our tables, like ``Db.dump()`` but on one connection (it runs often)."""
     return asyncio.run(_snapshot(db))
 
 
 async def _snapshot(db: Db) -> dict[str, list[tuple[Any, ...]]]:
-    from sqlalchemy import inspect, text
+    from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
+
+    from backend.app.models import Base
 
     engine = create_async_engine(db.url)
     try:
         async with engine.connect() as conn:
-            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
             dumped = {}
-            for table in sorted(tables):
+            for table in sorted([*Base.metadata.tables, "alembic_version"]):
                 rows = (await conn.execute(text(f"SELECT * FROM {table}"))).all()
                 dumped[table] = sorted((tuple(row) for row in rows), key=repr)
             return dumped
