@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from functools import cached_property
@@ -12,6 +13,7 @@ from backend.app.errors import InvalidInput
 if TYPE_CHECKING:
     from backend.app.core.settings import PasswordPolicy
 
+_ARGON2_PARAMS = re.compile(r"\$argon2id\$v=\d+\$m=(?P<m>\d+),t=(?P<t>\d+),p=(?P<p>\d+)\$")
 # Never a password a user could type: it only equalises the time of a failed lookup.
 _DUMMY_PASSWORD = "timing-equaliser-" + "x" * 16
 
@@ -81,7 +83,21 @@ class PasswordHasher:
             ok, new_hash = self._context.verify_and_update(password, hashed)
         except ValueError:  # not a hash passlib knows: treat as a failed match
             return False, None
+        if new_hash is not None and not self.is_weaker(hashed):
+            new_hash = None  # passlib would also re-hash a stronger hash down: never do that
         return bool(ok), new_hash
+
+    def is_weaker(self, hashed: str) -> bool:
+        """Whether a stored hash is below the configured argon2id cost (or another scheme)."""
+        match = _ARGON2_PARAMS.match(hashed)
+        if match is None:
+            return True
+        policy = self.policy
+        return (
+            int(match["m"]) < policy.argon2_memory_kib
+            or int(match["t"]) < policy.argon2_time_cost
+            or int(match["p"]) < policy.argon2_parallelism
+        )
 
     @cached_property
     def _dummy_hash(self) -> str:
