@@ -285,6 +285,17 @@ def test_a_migration_that_fails_halfway_leaves_the_database_at_the_previous_revi
     assert db.dump() == before
 
 
+def test_a_migration_naming_a_missing_table_fails_as_a_migration_not_as_an_old_schema(
+    db: Db, extra: ExtraMigrations
+) -> None:
+    head = extra.chain[-1]
+    extra.add("typo", 'op.execute("UPDATE userz SET name = NULL")')
+    app = app_config(db, extra.root)
+    with pytest.raises(MigrationFailed, match=f"rolled back; the database is still at {head} "):
+        upgrade(app)
+    assert revisions(app) == (head,)
+
+
 @ONLY_SQLITE
 def test_a_later_failing_migration_rolls_back_the_earlier_ones_of_the_same_run(
     empty_db: Db, extra: ExtraMigrations

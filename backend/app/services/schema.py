@@ -151,8 +151,11 @@ def _migrate(
     except AppError:
         raise
     except Exception as error:
-        if classify_error(error, mask_url(app_url(cfg))) is not None:
-            raise  # a connection problem: translated to exit 6 by the caller
+        mapped = classify_error(error, mask_url(app_url(cfg)))
+        # A connection problem is translated to exit 6 by the caller. A missing table here is
+        # the migration's own bug, not a database that needs `db.upgrade`.
+        if mapped is not None and not isinstance(mapped, SchemaNotReady):
+            raise
         detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise MigrationFailed(
             f"the migration failed and was rolled back; the database is still at "
