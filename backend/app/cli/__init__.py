@@ -10,17 +10,19 @@ from invoke.collection import Collection
 
 from backend.app.cli import accounts, audit, config, db, keys, users
 from backend.app.cli._runtime import profile
-from backend.app.core.profiles import package_defaults
 
 NAMESPACES = (db, users, keys, accounts, config, audit)
 
 
 def build_namespace() -> Collection:
-    """The root collection: the `profile` task plus every namespace, with the shipped profiles."""
+    """The root collection: the `profile` task plus every namespace.
+
+    The shipped profiles are merged under the invoke config's ``app:`` by the runtime bridge,
+    not by invoke: invoke would meet a malformed ``app:`` in the middle of a run, with a
+    traceback, instead of as one line naming the file.
+    """
     ns = Collection()
     ns.add_task(profile)
     for module in NAMESPACES:
         ns.add_collection(Collection.from_module(module))
-    # Collection-level config sits below every invoke config file: invoke.yaml merges over it.
-    ns.configure({"app": package_defaults()})
     return ns

@@ -153,9 +153,8 @@ class Runtime:
 def app_config_from_invoke(config: Any) -> AppConfig:
     """Build the run's AppConfig from invoke's merged config (``app:``) and its project location."""
     from backend.app.core.config import load_app_config, project_root
-    from backend.app.core.profiles import plain
 
-    app = plain(config.get("app", {})) if "app" in config else {}
+    app = app_section(config)
     selected = app.pop("selected_profile", None)
     selected_via = app.pop("selected_via", "task")
     prefix = getattr(config, "_project_prefix", None)
@@ -171,6 +170,19 @@ def app_config_from_invoke(config: Any) -> AppConfig:
         # invoke records a missing *.py config file as found (it loads it as {}): check.
         config_files=tuple(Path(p) for p in found if p and Path(p).is_file()),
     )
+
+
+def app_section(config: Any) -> dict[str, Any]:
+    """The shipped ``app:`` defaults with the invoke config's ``app:`` merged over them."""
+    from backend.app.core.profiles import merge_dicts, package_defaults, plain
+
+    merged = package_defaults()
+    if "app" not in config:
+        return merged
+    raw = plain(config["app"])
+    if not isinstance(raw, dict):
+        raise InvalidInput("the invoke config's `app:` must be a mapping (see invoke.yaml)")
+    return merge_dicts(merged, raw)
 
 
 # -- logging ---------------------------------------------------------------------------------------
@@ -350,14 +362,19 @@ def secret_values(settings: Settings) -> list[str]:
 )
 def profile(c: Context, name: str) -> None:
     """Select the profile for the tasks after this one (`inv profile prod db.upgrade`)."""
-    from backend.app.core.profiles import known_profiles, plain
+    from backend.app.core.profiles import known_profiles
 
-    app = plain(c.config.get("app", {})) if "app" in c.config else {}
-    known = known_profiles(app)
+    try:
+        known = known_profiles(app_section(c.config))
+    except AppError as error:
+        raise Exit(f"error: {error.message}", code=error.exit_code) from None
     if name not in known:
         raise Exit(
             f"error: unknown profile {quote(name)}; known profiles: {', '.join(known) or '(none)'}",
             code=InvalidInput.exit_code,
         )
-    c.config.app.selected_profile = name
-    c.config.app.selected_via = "task"
+    if "app" in c.config:  # a mapping: app_section() checked it
+        c.config.app.selected_profile = name
+        c.config.app.selected_via = "task"
+    else:
+        c.config["app"] = {"selected_profile": name, "selected_via": "task"}  # type: ignore[assignment]

@@ -1,0 +1,56 @@
+"""`inv` itself (invoke's own Program loading a tasks.py), not only the console script."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from invoke.program import Program
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def run_inv(folder: Path, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    try:
+        Program(binary="inv").run(["inv", "--search-root", str(folder), *argv], exit=True)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def checkout_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "checkout"
+    folder.mkdir()
+    (folder / "tasks.py").write_text((CHECKOUT / "tasks.py").read_text())
+    monkeypatch.chdir(folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "app_section",
+    ["app: 5\n", "app:\n  profiles: [dev]\n", "app:\n  profiles:\n    dev: 5\n"],
+)
+def test_inv_reports_a_misshaped_app_section_in_one_line(
+    checkout_copy: Path, capsys: pytest.CaptureFixture[str], app_section: str
+) -> None:
+    (checkout_copy / "invoke.yaml").write_text(app_section)
+    code, out, err = run_inv(checkout_copy, capsys, "db.current")
+    assert code == 2
+    assert out == ""
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("error: ")] == err.splitlines()
+
+
+def test_inv_without_an_app_section_uses_the_shipped_profiles(
+    checkout_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (checkout_copy / "invoke.yaml").write_text("tasks:\n  dedupe: false\n")
+    code, out, err = run_inv(checkout_copy, capsys, "profile", "test", "db.current", "--json")
+    assert code == 0, err
+    assert "profile test" not in err  # JSON mode: no human notes
+    assert '"exists":false' in out
+    assert not (checkout_copy / "var").exists()  # db.current never creates the database
