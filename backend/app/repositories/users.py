@@ -45,7 +45,6 @@ def list_query(
         User.role,
         User.is_active.label("active"),
         User.created_at,
-        User.updated_at,
         User.last_login_at,
     ).order_by(User.id)
     if role is not None:

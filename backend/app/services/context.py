@@ -31,9 +31,14 @@ class ServiceContext:
 
     @asynccontextmanager
     async def stream(self, query: RowSelect) -> AsyncIterator[AsyncIterator[Mapping[str, Any]]]:
-        """Rows of ``query`` as mappings, fetched in batches inside one read transaction."""
+        """Rows of ``query`` as mappings, fetched in batches inside one read transaction.
+
+        The rows are plain columns, so the query runs on the session's connection as Core:
+        the ORM's per-row loading machinery would only add cost.
+        """
         async with self.db.transaction(write=False) as session:
-            result = await session.stream(query.execution_options(yield_per=1000))
+            conn = await session.connection()
+            result = await conn.stream(query.execution_options(yield_per=1000))
 
             keys = list(result.keys())
 
