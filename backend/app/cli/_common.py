@@ -51,7 +51,7 @@ def read_password(
             )
         return None
     if random:
-        return Password(rt.services().passwords.generate(), "random", generated=True)
+        return Password(rt.password_hasher.generate(), "random", generated=True)
     if env is not None:
         if not _ENV_NAME.fullmatch(env):
             raise InvalidInput("--password-env takes the NAME of an environment variable")

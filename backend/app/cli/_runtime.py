@@ -30,6 +30,7 @@ from backend.app.errors import AppError, InvalidInput, quote
 if TYPE_CHECKING:
     from backend.app.core.config import AppConfig
     from backend.app.core.db import Database
+    from backend.app.core.security import PasswordHasher
     from backend.app.core.settings import Settings
     from backend.app.services.context import ServiceContext
 
@@ -126,6 +127,13 @@ class Runtime:
         self._databases.append(db)
         return db
 
+    @functools.cached_property
+    def password_hasher(self) -> PasswordHasher:
+        """The configured argon2id hasher; needs the settings but not the database stack."""
+        from backend.app.core.security import PasswordHasher
+
+        return PasswordHasher(self.settings.passwords)
+
     def services(self) -> ServiceContext:
         """The context use cases run in; one per task run, sharing the run's engine."""
         if self._services is None:
@@ -136,7 +144,7 @@ class Runtime:
 
     def announce(self) -> None:
         """Name the profile and the database on stderr, so nobody migrates prod thinking dev."""
-        from backend.app.core.db import database_label
+        from backend.app.core.settings import database_label
 
         app = self.app
         flags = " (protected)" if app.protected else ""

@@ -44,16 +44,22 @@ async def create(
     if_not_exists: bool = False,
 ) -> None:
     """Create a user with a password from stdin, an environment variable, or generated."""
-    from backend.app.services import users
+    from backend.app.services.passwords import hash_password
 
+    address = require(email, "--email")
     password = read_password(
         rt, stdin=password_stdin, env=password_env, random=random_password, required=True
     )
     assert password is not None
+    # Hash before the database stack is even imported: argon2's memory and SQLAlchemy's are
+    # never held at once, which keeps the command's peak memory down (P3).
+    hashed = await hash_password(rt.password_hasher, password.value)
+    from backend.app.services import users
+
     change = await users.create_user(
         rt.services(),
-        email=require(email, "--email"),
-        password=password.value,
+        email=address,
+        password=hashed,
         role=role,
         name=name,
         active=not inactive,
@@ -119,14 +125,17 @@ async def set_password(
     random_password: bool = False,
 ) -> None:
     """Replace a user's password (from stdin, an environment variable, or generated)."""
-    from backend.app.services import users
+    from backend.app.services.passwords import hash_password
 
     password = read_password(
         rt, stdin=password_stdin, env=password_env, random=random_password, required=True
     )
     assert password is not None
+    hashed = await hash_password(rt.password_hasher, password.value)  # see users.create
+    from backend.app.services import users
+
     user = await users.set_password(
-        rt.services(), email=email, password=password.value, source=password.source
+        rt.services(), email=email, password=hashed, source=password.source
     )
     data = {"status": "updated", **user_record(user)}
     text = f"password updated for {user.email}"

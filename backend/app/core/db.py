@@ -9,7 +9,6 @@ PostgreSQL (asyncpg) is the production engine.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -340,17 +339,6 @@ def _classify_sqlstate(sqlstate: str, where: str, name: str) -> AppError | None:
     if sqlstate == "25006":
         return DatabaseUnreachable(f"the database is read-only, nothing was written ({where})")
     return None
-
-
-def database_label(settings: Settings) -> str:
-    """How the database is named to a human: the file for SQLite, the masked URL otherwise."""
-    path = sqlite_path(settings.database_url)
-    if path is not None:
-        try:
-            return str(path.relative_to(os.getcwd()))
-        except ValueError:
-            return str(path)
-    return mask_url(settings.database_url or "(not set)")
 
 
 def file_exists(settings: Settings) -> bool | None:

@@ -8,6 +8,7 @@ Nested groups (``passwords``, ``api_keys``) merge key by key across layers.
 from __future__ import annotations
 
 import contextvars
+import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -286,3 +287,14 @@ def sqlite_path(url: str | None) -> Path | None:
     if path_part.startswith("file:"):
         path_part = path_part[len("file:") :]
     return Path(path_part)
+
+
+def database_label(settings: Settings) -> str:
+    """How the database is named to a human: the file for SQLite, the masked URL otherwise."""
+    path = sqlite_path(settings.database_url)
+    if path is not None:
+        try:
+            return str(path.relative_to(os.getcwd()))
+        except ValueError:
+            return str(path)
+    return mask_url(settings.database_url or "(not set)")

@@ -32,6 +32,7 @@ from backend.app.repositories import users as repo
 from backend.app.services import audit
 from backend.app.services.context import Change, ServiceContext
 from backend.app.services.guards import require_confirmation
+from backend.app.services.passwords import HashedPassword, hash_password
 
 
 @dataclass(frozen=True)
@@ -52,23 +53,27 @@ async def create_user(
     ctx: ServiceContext,
     *,
     email: str,
-    password: str,
+    password: str | HashedPassword,
     role: str = "member",
     name: str | None = None,
     active: bool = True,
     if_not_exists: bool = False,
     details: Mapping[str, Any] | None = None,
 ) -> Change[User]:
-    """Create a user; with ``if_not_exists`` an existing one is returned unchanged."""
+    """Create a user; with ``if_not_exists`` an existing one is returned unchanged.
+
+    ``password`` is plain text (checked and hashed here) or already a ``HashedPassword``.
+    """
     email = normalize_email(email)
     role = normalize_role(role)
     name = normalize_text(name, what="--name", limit=200)
-    ctx.passwords.check(password)
+    if isinstance(password, str):
+        ctx.passwords.check(password)
     if if_not_exists and (existing := await find_user(ctx, email=email)) is not None:
         return Change(existing, changed=False)
     # Hash outside the transaction: no lock is held during the deliberately slow part.
-    password_hash = await asyncio.to_thread(ctx.passwords.hash, password)
-    user = User(email=email, name=name, role=role, is_active=active, password_hash=password_hash)
+    hashed = await _hashed(ctx, password)
+    user = User(email=email, name=name, role=role, is_active=active, password_hash=hashed.hash)
     try:
         async with ctx.db.transaction() as session:
             repo.add(session, user)
@@ -124,15 +129,19 @@ async def list_users(
         yield rows
 
 
-async def set_password(ctx: ServiceContext, *, email: str, password: str, source: str) -> User:
+async def set_password(
+    ctx: ServiceContext, *, email: str, password: str | HashedPassword, source: str
+) -> User:
+    """Replace a user's password (plain text is checked and hashed here)."""
     email = normalize_email(email)
-    ctx.passwords.check(password)
-    async with ctx.db.transaction(write=False) as session:
-        await _require(session, email)
-    password_hash = await asyncio.to_thread(ctx.passwords.hash, password)
+    if isinstance(password, str):
+        ctx.passwords.check(password)
+        async with ctx.db.transaction(write=False) as session:
+            await _require(session, email)  # no hash spent on a user that is not there
+    hashed = await _hashed(ctx, password)
     async with ctx.db.transaction() as session:
         user = await _require(session, email, for_update=True)
-        user.password_hash = password_hash
+        user.password_hash = hashed.hash
         user.password_changed_at = utcnow()
         audit.record(
             session,
@@ -282,6 +291,12 @@ async def authenticate_user(ctx: ServiceContext, *, email: str, password: str) -
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+async def _hashed(ctx: ServiceContext, password: str | HashedPassword) -> HashedPassword:
+    if isinstance(password, HashedPassword):
+        return password
+    return await hash_password(ctx.passwords, password)
 
 
 async def _require(session: AsyncSession, email: str, *, for_update: bool = False) -> User:
