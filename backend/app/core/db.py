@@ -314,6 +314,12 @@ def _classify_dbapi(
             f"the SQLite database stayed locked past the busy timeout ({where}); "
             "another process is writing to it"
         )
+    if getattr(orig, "sqlite_errorname", None) == "SQLITE_READONLY_DIRECTORY":
+        # A WAL database cannot even be read without creating its -shm file beside it.
+        return DatabaseUnreachable(
+            f"the SQLite database's folder is read-only, nothing was written ({where}): "
+            "in WAL mode SQLite must create its -wal and -shm files there, even to read"
+        )
     if "readonly database" in message or "read-only" in message:
         return DatabaseUnreachable(f"the database is read-only, nothing was written ({where})")
     if "disk i/o error" in message or "file is not a database" in message:
