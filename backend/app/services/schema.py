@@ -485,7 +485,16 @@ async def _offline(app: AppConfig, fn: Callable[..., Any], revision: str) -> str
 
 
 def _check_revision_syntax(revision: str) -> None:
-    if not revision or len(revision) > 120 or not re.fullmatch(r"[\w@:+\-.,]+", revision):
+    # At most one FROM:TO, no empty side of it or of a `branch@rev`: alembic (offline mode)
+    # fails those with an AssertionError or a ValueError instead of its own error.
+    parts = revision.split(":")
+    empty_side = any(not side for part in parts for side in part.split("@"))
+    if (
+        len(revision) > 120
+        or not re.fullmatch(r"[\w@:+\-.,]+", revision)
+        or len(parts) > 2
+        or empty_side
+    ):
         raise InvalidInput(f"invalid revision {quote(revision)}")
 
 
