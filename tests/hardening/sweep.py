@@ -138,7 +138,12 @@ def run_cli(argv: Sequence[str], stdin: bytes = b"") -> Result:
     Invoke's parse errors (unknown flag, missing value...) are recorded as they pass by, so the
     oracle knows exactly which exit-1 runs are invoke's own, at no extra parse.
     """
-    out, err = io.StringIO(), io.StringIO()
+    # Encoded like a real process's streams: printing a lone surrogate (what a non-UTF-8 argv
+    # byte decodes to) to stdout raises there, and must not here go unnoticed.
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict", write_through=True)
+    err = io.TextIOWrapper(
+        io.BytesIO(), encoding="utf-8", errors="backslashreplace", write_through=True
+    )
     app = program()
     seen: list[str] = []
     for step in ("parse_core", "parse_tasks", "parse_cleanup"):
@@ -155,7 +160,14 @@ def run_cli(argv: Sequence[str], stdin: bytes = b"") -> Result:
     finally:
         sys.stdin = saved
     parse_error = seen[0] if seen else None
-    return Result(tuple(argv), code, out.getvalue(), err.getvalue(), parse_error)
+    return Result(tuple(argv), code, _text(out), _text(err), parse_error)
+
+
+def _text(stream: io.TextIOWrapper) -> str:
+    stream.flush()
+    buffer = stream.buffer
+    assert isinstance(buffer, io.BytesIO)
+    return buffer.getvalue().decode("utf-8")
 
 
 def _recording(step: Callable[..., None], seen: list[str]) -> Callable[..., None]:
@@ -260,6 +272,9 @@ HOSTILE = (
     "\\",
     "../../etc/passwd",
     "$(id)",
+    '"""',
+    "C:\\Users\\new",  # a \U escape if pasted into Python source
+    "{0}%s%(x)s${x}",
     "--",
     "-",
 )
@@ -408,7 +423,7 @@ REALISTIC: dict[str, tuple[str, ...]] = {
     "password-env": ENV_NAMES,
     "name": TEXT,
     "description": TEXT,
-    "message": ("add nicknames", "a" * 200, "a" * 201),
+    "message": ("add nicknames", "a" * 200, "a" * 201, 'say """hi', "C:\\Users\\x", 'end"', "é 🔑"),
     "wait": WAITS,
     "action": ACTIONS,
     "actor": ACTORS,

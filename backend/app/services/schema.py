@@ -408,8 +408,12 @@ async def revision(app: AppConfig, *, message: str, autogenerate: bool = False) 
     from alembic import command
 
     message = message.strip()
-    if not message or len(message) > 200 or any(ord(ch) < 32 for ch in message):
+    if not message or len(message) > 200 or not message.isprintable():
         raise InvalidInput("--message must be 1 to 200 printable characters")
+    # The message is pasted into the new file's docstring: these would break its syntax, and
+    # a migration file that does not compile breaks every command after it.
+    if "\\" in message or '"""' in message:
+        raise InvalidInput('--message cannot contain a backslash or """ (it becomes a docstring)')
     cfg = alembic_config(app)
     with alembic_errors():
         script = script_directory(cfg)
