@@ -361,6 +361,8 @@ INSTANTS = (
     "2030-01-01T25:00",
     "2030-01-01T00:00:00+25:00",
     "+10000-01-01",
+    "0001-01-01T00:00:00+23:59",
+    "9999-12-31T23:59:59-23:59",
     "now",
     "12:00",
 )
@@ -386,7 +388,18 @@ REVISIONS = (
     ":",
     "base:",
 )
-SCOPES = ("users:read", "keys:write", "*", "a,b", "USERS:READ", ",", " , ", "bad scope", "x" * 65)
+SCOPES = (
+    "users:read",
+    "keys:write",
+    "*",
+    "a,b",
+    "USERS:READ",
+    ",",
+    " , ",
+    "bad scope",
+    "x" * 65,
+    ",".join(f"s{i}" for i in range(65)),
+)
 PROFILES = ("dev", "test", "prod", "DEV", "nope", "")
 ENV_NAMES = (
     "SWEEP_PASSWORD",
@@ -405,6 +418,38 @@ TEXT = ("laptop", "Max Member", "deploys from CI", "  padded  ", "a" * 200, "a" 
 WAITS = ("0", "0.05", "-1", "3601", "1e309", "nan", "inf", "abc", "")
 ACTIONS = ("user.create", "user.*", "key.*", "*", "%", "user.create*")
 ACTORS = ("sweep", "sweep*", "%", "cli:root@host")
+
+# Sometimes one variable too: the CLI switches and settings a run reads besides its flags.
+# (Never APP_DEBUG=1, which shows tracebacks on purpose, nor a URL that would be connected to.)
+ENVIRONMENT = (
+    ("APP_OUTPUT", "json"),
+    ("APP_OUTPUT", "xml"),
+    ("APP_ASSUME_YES", "1"),
+    ("APP_ASSUME_YES", "maybe"),
+    ("APP_ALLOW_DESTRUCTIVE", "1"),
+    ("APP_ALLOW_DESTRUCTIVE", "2"),
+    ("APP_ACTOR", "x" * 400),
+    ("APP_ACTOR", "evil\x1b[2J"),
+    ("APP_ACTOR", "ünï 🔑"),
+    ("APP_DEBUG", "perhaps"),
+    ("APP_PROFILE", "test"),
+    ("APP_PROFILE", "prod"),
+    ("APP_PROFILE", "nope"),
+    ("APP_DATABASE_URL", "not a url"),
+    ("APP_DATABASE_URL", "mysql://x/y"),
+    ("APP_DATABASE_URL", "sqlite+aiosqlite:///:memory:"),
+    ("APP_API_KEYS__PREFIX", "BAD"),
+    ("APP_API_KEYS__USER_DEFAULT_EXPIRY", "0d"),
+    ("APP_API_KEYS__ACCOUNT_DEFAULT_EXPIRY", "99999999999w"),
+    ("APP_API_KEYS__LAST_USED_RESOLUTION", "-1"),
+    ("APP_PASSWORDS__MIN_LENGTH", "-1"),
+    ("APP_PASSWORDS__MAX_LENGTH", "1e309"),
+    ("APP_PASSWORDS", "not json"),
+    ("APP_PASSWORDS", '{"min_length": 2000}'),
+    ("APP_DATABASE_BUSY_TIMEOUT_MS", "-5"),
+    ("APP_SECRET_KEY", ""),
+    ("APP_NO_SUCH_SETTING", "1"),
+)
 
 # By the argument's name (and the task's namespace where one name means two things).
 REALISTIC: dict[str, tuple[str, ...]] = {
@@ -500,12 +545,15 @@ class Case:
     argv: tuple[str, ...]
     stdin: bytes
     json: bool
+    env: tuple[tuple[str, str], ...] = ()  # variables set for this run only
 
     def __repr__(self) -> str:  # hypothesis prints failing cases: keep 10k-character values short
         def short(text: str) -> str:
             return repr(text) if len(text) <= 80 else f"{text[:40]!r}...({len(text)} chars)"
 
-        return f"Case({self.task}: [{', '.join(map(short, self.argv))}], stdin={self.stdin[:80]!r})"
+        env = " ".join(f"{name}={short(value)}" for name, value in self.env)
+        argv = ", ".join(map(short, self.argv))
+        return f"Case({env + ' ' if env else ''}{self.task}: [{argv}], stdin={self.stdin[:80]!r})"
 
 
 @st.composite
@@ -538,7 +586,9 @@ def cases(draw: st.DrawFn, spec: TaskSpec, seed: Seed) -> Case:
         argv = ["--profile", draw(st.sampled_from(PROFILES)), *argv]
     elif prelude == 5 and spec.name != "profile":
         argv = ["profile", draw(st.sampled_from(PROFILES)), *argv]
-    return Case(spec.name, tuple(argv), draw(stdin_values(seed)), as_json)
+    env = (draw(st.sampled_from(ENVIRONMENT)),) if draw(st.integers(0, 7)) == 3 else ()
+    as_json = as_json or ("APP_OUTPUT", "json") in env
+    return Case(spec.name, tuple(argv), draw(stdin_values(seed)), as_json, env)
 
 
 # -- databases the sweep runs against ------------------------------------------------------------
