@@ -81,6 +81,19 @@ def _read_stdin(limit: int) -> str:
     return data[:-1] if data.endswith("\n") else data
 
 
+def report_activation(
+    rt: Runtime, *, changed: bool, active: bool, label: str, record: dict[str, Any]
+) -> None:
+    """The result of an activate/deactivate task, "unchanged" when there was nothing to do."""
+    if changed:
+        status = "activated" if active else "deactivated"
+        text = f"{status}: {label}"
+    else:
+        status = "unchanged"
+        text = f"unchanged: {label} is already {'active' if active else 'inactive'}"
+    rt.out.result({"status": status, **record}, text=text)
+
+
 def user_record(user: User) -> dict[str, Any]:
     return {
         "id": user.id,

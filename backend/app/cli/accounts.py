@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.app.cli._common import YES_HELP, account_record
+from backend.app.cli._common import YES_HELP, account_record, report_activation
 from backend.app.cli._runtime import Runtime, app_task
 
 ACCOUNT_COLUMNS = [
@@ -53,14 +53,13 @@ async def _set_active(rt: Runtime, name: str, *, active: bool) -> None:
     from backend.app.services import accounts
 
     change = await accounts.set_active(rt.services(), name=name, active=active)
-    account = change.value
-    if change.changed:
-        status = "activated" if active else "deactivated"
-        text = f"{status}: {account.name}"
-    else:
-        status = "unchanged"
-        text = f"unchanged: {account.name} is already {'active' if active else 'inactive'}"
-    rt.out.result({"status": status, **account_record(account)}, text=text)
+    report_activation(
+        rt,
+        changed=change.changed,
+        active=active,
+        label=change.value.name,
+        record=account_record(change.value),
+    )
 
 
 @app_task(help={"name": "the account's name"})

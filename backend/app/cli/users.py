@@ -6,6 +6,7 @@ from backend.app.cli._common import (
     PASSWORD_HELP,
     YES_HELP,
     read_password,
+    report_activation,
     require,
     user_record,
 )
@@ -165,15 +166,13 @@ async def _set_active(rt: Runtime, email: str, *, active: bool) -> None:
     from backend.app.services import users
 
     change = await users.set_active(rt.services(), email=email, active=active)
-    user = change.value
-    state = "active" if active else "inactive"
-    status = ("activated" if active else "deactivated") if change.changed else "unchanged"
-    text = (
-        f"{status}: {user.email}"
-        if change.changed
-        else f"unchanged: {user.email} is already {state}"
+    report_activation(
+        rt,
+        changed=change.changed,
+        active=active,
+        label=change.value.email,
+        record=user_record(change.value),
     )
-    rt.out.result({"status": status, **user_record(user)}, text=text)
 
 
 @app_task(help={"email": "the user's email address"})
