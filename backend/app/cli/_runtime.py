@@ -29,7 +29,6 @@ from backend.app.errors import AppError, InvalidInput, quote
 
 if TYPE_CHECKING:
     from backend.app.core.config import AppConfig
-    from backend.app.core.db import Database
     from backend.app.core.security import PasswordHasher
     from backend.app.core.settings import Settings
     from backend.app.services.context import ServiceContext
@@ -100,7 +99,6 @@ class Runtime:
         self.out = out
         self.switches = switches
         self._app: AppConfig | None = None
-        self._databases: list[Database] = []
         self._services: ServiceContext | None = None
 
     @property
@@ -120,13 +118,6 @@ class Runtime:
     def confirmed(self, yes: bool) -> bool:
         return yes or self.switches.assume_yes
 
-    def database(self) -> Database:
-        from backend.app.core.db import Database
-
-        db = Database(self.settings)
-        self._databases.append(db)
-        return db
-
     @functools.cached_property
     def password_hasher(self) -> PasswordHasher:
         """The configured argon2id hasher; needs the settings but not the database stack."""
@@ -135,11 +126,12 @@ class Runtime:
         return PasswordHasher(self.settings.passwords)
 
     def services(self) -> ServiceContext:
-        """The context use cases run in; one per task run, sharing the run's engine."""
+        """The context use cases run in: one per task run, with the run's one engine."""
         if self._services is None:
+            from backend.app.core.db import Database
             from backend.app.services.context import ServiceContext
 
-            self._services = ServiceContext(self.settings, self.database(), self.actor)
+            self._services = ServiceContext(self.settings, Database(self.settings), self.actor)
         return self._services
 
     def announce(self) -> None:
@@ -153,9 +145,9 @@ class Runtime:
         )
 
     async def close(self) -> None:
-        for db in self._databases:
-            await db.dispose()
-        self._databases.clear()
+        """Dispose the engine while the task's event loop still runs (asyncpg needs that)."""
+        if self._services is not None:
+            await self._services.db.dispose()
 
 
 def app_config_from_invoke(config: Any) -> AppConfig:
