@@ -489,8 +489,8 @@ async def _offline(app: AppConfig, fn: Callable[..., Any], revision: str) -> str
 
 
 def _check_revision_syntax(revision: str) -> None:
-    # At most one FROM:TO, no empty side of it or of a `branch@rev`: alembic (offline mode)
-    # fails those with an AssertionError or a ValueError instead of its own error.
+    # At most one FROM:TO, no empty side of it or of a `branch@rev`: alembic fails those with an
+    # AssertionError or a ValueError (exit 1, "unexpected failure") instead of its own error.
     parts = revision.split(":")
     empty_side = any(not side for part in parts for side in part.split("@"))
     if (
