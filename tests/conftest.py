@@ -135,12 +135,17 @@ def empty_db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Db
 def db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Db:
     """A database migrated to head, stamped with the dev profile, with no rows."""
     if backend == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
-        target = tmp_path / "db" / "app.sqlite"
-        target.parent.mkdir()
-        shutil.copyfile(template, target)
-        return Db("sqlite", f"sqlite+aiosqlite:///{target}")
+        return copy_of_sqlite_template(request, tmp_path)
     return _fresh_pg(request, request.getfixturevalue("pg_template"))
+
+
+def copy_of_sqlite_template(request: pytest.FixtureRequest, tmp_path: Path) -> Db:
+    """A fresh copy of the migrated SQLite template, in the test's own folder."""
+    template = request.getfixturevalue("sqlite_template")
+    target = tmp_path / "db" / "app.sqlite"
+    target.parent.mkdir()
+    shutil.copyfile(template, target)
+    return Db("sqlite", f"sqlite+aiosqlite:///{target}")
 
 
 # -- the project and the CLI -----------------------------------------------------------------------

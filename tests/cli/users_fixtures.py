@@ -6,7 +6,6 @@ import asyncio
 import functools
 import json
 import secrets
-import shutil
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 from passlib.hash import argon2
 
-from tests.conftest import _pg_admin, _with_database
+from tests.conftest import _pg_admin, _with_database, copy_of_sqlite_template
 from tests.support import Cli, Db, Result
 
 PASSWORD_ENV = "TEST_USER_PASSWORD"
@@ -55,11 +54,7 @@ def reused_db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> D
     A test module opts in with ``db = reused_db``; its tests must leave the schema at head.
     """
     if backend == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
-        target = tmp_path / "db" / "app.sqlite"
-        target.parent.mkdir()
-        shutil.copyfile(template, target)
-        return Db("sqlite", f"sqlite+aiosqlite:///{target}")
+        return copy_of_sqlite_template(request, tmp_path)
     db = Db("postgresql", _shared_pg_url(request))
     # DELETE, not TRUNCATE: on a few rows it is ~10x cheaper (TRUNCATE swaps every file).
     asyncio.run(_execute(db, *(f"DELETE FROM {table}" for table in DATA_TABLES)))

@@ -12,10 +12,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support import Result as Run
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 WAIT = 60.0  # seconds any one process may take before the test fails
@@ -37,26 +38,6 @@ runpy.run_module("backend.app.cli", run_name="__main__", alter_sys=True)
 PR_CAPBSET_DROP = 24
 CAP_DAC_OVERRIDE = 1
 CAP_DAC_READ_SEARCH = 2
-
-
-@dataclass(frozen=True)
-class Run:
-    """A finished CLI process."""
-
-    argv: tuple[str, ...]
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def error_lines(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if line.startswith("error: ")]
-
-    def __str__(self) -> str:
-        return (
-            f"$ backendctl {' '.join(self.argv)}\n[exit {self.code}]\n"
-            f"--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
-        )
 
 
 def describe(runs: Sequence[Run]) -> str:

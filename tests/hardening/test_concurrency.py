@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 
 from tests.alembic_project import packaged_head
-from tests.hardening.processes import Run, assert_clean_failure, cli_env, describe, race
+from tests.hardening.processes import assert_clean_failure, cli_env, describe, race
 from tests.hardening.rows import events
 from tests.support import Cli, Db
+from tests.support import Result as Run
 
 pytestmark = pytest.mark.slow
 

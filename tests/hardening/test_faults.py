@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from backend.app.core.keys import generate_key
 from tests.conftest import _asyncpg_dsn
 from tests.hardening.processes import (
-    Run,
     assert_clean_failure,
     cli_env,
     finish,
@@ -37,6 +36,7 @@ from tests.hardening.processes import (
 )
 from tests.hardening.rows import account_state, events, seed_account
 from tests.support import Cli, Db
+from tests.support import Result as Run
 
 pytestmark = pytest.mark.slow
 
