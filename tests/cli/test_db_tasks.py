@@ -674,3 +674,23 @@ def test_every_db_task_has_a_one_line_summary_and_help_for_every_flag(cli: Cli) 
         assert all(task.help.values()), f"db.{name} has a flag with empty help"
         helped = cli("--help", f"db.{name}").stdout
         assert all(f"--{flag}" in helped for flag in flags)
+
+
+def test_db_revision_refuses_to_write_into_an_installed_package(
+    cli: Cli, project: Path, tmp_path: Path
+) -> None:
+    """From a wheel the migrations live in site-packages: a file written there would be lost."""
+    installed = tmp_path / "lib" / "site-packages" / "backend_migrations"
+    versions = copy_of_migrations(project, installed)
+    before = sorted(p.name for p in versions.iterdir())
+    result = cli("db.revision", "--message", "add a column", expect=2)
+    assert "installed package" in result.error_lines[0]
+    assert sorted(p.name for p in versions.iterdir()) == before
+
+
+def test_an_empty_app_variable_leaves_the_lower_layers_in_force(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_DATABASE_URL", "")
+    result = cli("config.show", "--json")
+    assert result.json["settings"]["database_url"].endswith("/var/dev.sqlite")

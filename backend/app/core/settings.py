@@ -124,6 +124,9 @@ class Settings(BaseSettings):
         extra="forbid",
         frozen=True,
         validate_default=True,
+        # `APP_DATABASE_URL=` (set but empty, as CI templates often leave it) means "not set
+        # here": the layers below still apply, instead of an empty value wiping them out.
+        env_ignore_empty=True,
     )
 
     database_url: str | None = Field(

@@ -418,6 +418,11 @@ async def revision(app: AppConfig, *, message: str, autogenerate: bool = False) 
     with alembic_errors():
         script = script_directory(cfg)
     versions = Path(script.versions)
+    if {"site-packages", "dist-packages"} & set(versions.resolve().parts):
+        raise InvalidInput(
+            f"db.revision writes migrations into a checkout; {versions} belongs to the "
+            "installed package, where a new file would be lost at the next install"
+        )
     if not os.access(versions, os.W_OK):
         raise InvalidInput(
             f"cannot write to {versions}: db.revision needs a writable checkout of the project"
