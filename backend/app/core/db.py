@@ -131,8 +131,8 @@ class Database:
         self._create = create
         self._engine: AsyncEngine | None = None
         self._reader: AsyncConnection | None = None
-        # One statement at a time on the shared reader: concurrent callers would each open a
-        # reader (leaking all but one) and asyncpg refuses two operations on one connection.
+        # SQLite's shared reader, one statement at a time: concurrent callers would otherwise
+        # each open a reader and leak all but one (aiosqlite serialises the calls anyway).
         self._reader_lock = asyncio.Lock()
         self._prepared: dict[Select[Any], _Prepared] = {}
 
