@@ -263,7 +263,7 @@ def run_body(
     as_json: bool,
     announce: bool,
 ) -> None:
-    debug = logging.getLogger().isEnabledFor(logging.DEBUG)  # `inv -d`
+    debug = invoke_debug()
     try:
         switches = Switches.from_environ()
     except AppError as error:
@@ -297,6 +297,19 @@ def run_body(
             " (set APP_DEBUG=1 for a traceback)",
             code=1,
         ) from None
+
+
+def invoke_debug() -> bool:
+    """Whether invoke runs with `-d` (or INVOKE_DEBUG): it sets up the root logger its own way.
+
+    Only that set-up counts, not any DEBUG root logger (a test's log capture, an embedding app).
+    """
+    from invoke.util import LOG_FORMAT
+
+    root = logging.getLogger()
+    return root.isEnabledFor(logging.DEBUG) and any(
+        getattr(handler.formatter, "_fmt", None) == LOG_FORMAT for handler in root.handlers
+    )
 
 
 async def _main(
