@@ -69,9 +69,10 @@ class AppProgram(Program):
 
 
 def check_app_sections(config: Any) -> None:
-    """Refuse an ``app:`` section that invoke could not merge over the shipped profiles.
+    """Refuse an ``app:`` section invoke cannot merge ``--profile``'s override into.
 
-    Invoke would only find out when running the first task, and fail with a traceback.
+    The runtime bridge reports a misshaped ``app:`` itself, but ``--profile`` is merged by
+    invoke before any task runs, and invoke would fail there with a traceback.
     """
     from invoke.config import AmbiguousMergeError
     from invoke.config import merge_dicts as invoke_merge

@@ -215,9 +215,6 @@ _PROFILE_VALUES: contextvars.ContextVar[dict[str, Any] | None] = contextvars.Con
     "profile_values", default=None
 )
 
-# The layers in precedence order, highest first, with the names operators see.
-LAYERS = ("flag", "env", "profile", "dotenv", "default")
-
 
 def build_settings(
     *,
