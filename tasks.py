@@ -10,7 +10,10 @@ from invoke.context import Context  # noqa: E402
 from invoke.exceptions import Exit  # noqa: E402
 from invoke.tasks import task  # noqa: E402
 
-from backend.app.cli import build_namespace  # noqa: E402
+from backend.app.cli import _parsing, build_namespace  # noqa: E402
+
+# `inv users.show --help` and `inv users.lst` (a typo) answered as backendctl answers them.
+_parsing.install()
 
 
 @task(

@@ -11,7 +11,8 @@ from invoke.exceptions import Exit
 from invoke.parser.argument import Argument
 from invoke.program import Program
 
-from backend.app.cli import build_namespace
+from backend.app.cli import _parsing, build_namespace
+from backend.app.cli._session import AppExecutor
 from backend.app.core.profiles import CONFIG_SUFFIXES, merge_dicts, package_defaults
 
 
@@ -40,6 +41,17 @@ class AppProgram(Program):
             ),
         ]
 
+    def parse_tasks(self) -> None:
+        _parsing.parse_tasks(self, Program.parse_tasks)
+
+    def parse_cleanup(self) -> None:
+        _parsing.parse_cleanup(self, Program.parse_cleanup)
+
+    def print_version(self) -> None:
+        from invoke import __version__ as invoke_version
+
+        print(f"{self.name} {self.version} (invoke {invoke_version})")
+
     def parse_collection(self) -> None:
         super().parse_collection()
         # A Program given a namespace never looks for project config; do what `inv` does.
@@ -48,6 +60,11 @@ class AppProgram(Program):
             return
         self.config.set_project_location(str(folder))
         try:
+            from backend.app.core.profiles import check_config_file
+
+            for suffix in CONFIG_SUFFIXES:
+                if (folder / f"invoke.{suffix}").is_file():
+                    check_config_file(folder / f"invoke.{suffix}")
             self.config.load_project()
         except Exception as error:
             detail = " ".join(str(error).split())  # YAML errors span lines; errors are one line
@@ -77,15 +94,17 @@ def check_app_sections(config: Any) -> None:
     from invoke.config import AmbiguousMergeError
     from invoke.config import merge_dicts as invoke_merge
 
+    from backend.app.cli._invoke_config import level_data, level_path
+
     merged = {"app": package_defaults()}
     for level in ("system", "user", "project"):
-        data = getattr(config, f"_{level}", None) or {}
+        data = level_data(config, level)
         if "app" not in data:
             continue
         try:
             invoke_merge(merged, {"app": copy.deepcopy(data["app"])})
         except AmbiguousMergeError:
-            where = getattr(config, f"_{level}_path", None) or f"the {level} config file"
+            where = level_path(config, level) or f"the {level} config file"
             raise Exit(
                 f"error: {where}: app, app.profiles and each profile in it must be mappings",
                 code=2,
@@ -105,6 +124,7 @@ def program() -> AppProgram:
         binary_names=["backendctl"],
         namespace=build_namespace(),
         version=release,
+        executor_class=AppExecutor,
     )
 
 

@@ -1,4 +1,4 @@
-"""Pieces several namespaces share: password sources, how users and accounts are shown."""
+"""Pieces several namespaces share: password sources, confirmations, how records are shown."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ if TYPE_CHECKING:
     from backend.app.models import ServiceAccount, User
 
 PASSWORD_HELP = {
-    "password_stdin": "read the password from standard input (a terminal is prompted, no echo)",
+    "password_stdin": "read the password from standard input (a terminal is asked twice, no echo)",
     "password_env": "read the password from the environment variable NAME",
     "random_password": "generate a random password and print it once",
 }
 YES_HELP = "confirm a destructive change (or set APP_ASSUME_YES=1)"
+NOT_CREATED = "(not created: dry run)"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
 
@@ -30,6 +31,9 @@ class Password:
     value: str
     source: str  # "stdin", "env:NAME" or "random" (safe to audit: never the value)
     generated: bool = False
+
+    def __repr__(self) -> str:
+        return f"Password(source={self.source!r})"
 
 
 def read_password(
@@ -56,8 +60,8 @@ def read_password(
         if not _ENV_NAME.fullmatch(env):
             raise InvalidInput("--password-env takes the NAME of an environment variable")
         value = os.environ.get(env)
-        if value is None:
-            raise InvalidInput(f"the environment variable {env} is not set")
+        if not value:
+            raise InvalidInput(f"the environment variable {env} is not set or empty")
         return Password(value, f"env:{env}")
     return Password(_read_stdin(rt.settings.passwords.max_length), "stdin")
 
@@ -67,9 +71,7 @@ def _read_stdin(limit: int) -> str:
         raise InvalidInput("--password-stdin: there is no standard input")
     try:
         if sys.stdin.isatty():
-            import getpass
-
-            return getpass.getpass("Password: ")
+            return _prompt_twice()
         data = sys.stdin.read(limit + 3)
     except UnicodeDecodeError:  # its message would quote the offending bytes of the password
         raise InvalidInput("the password on standard input is not valid UTF-8 text") from None
@@ -77,8 +79,29 @@ def _read_stdin(limit: int) -> str:
         raise InvalidInput(f"the password is longer than {limit} characters")
     # Only the line ending a pipe adds is dropped: other whitespace may be part of the password.
     if data.endswith("\r\n"):
-        return data[:-2]
-    return data[:-1] if data.endswith("\n") else data
+        data = data[:-2]
+    elif data.endswith("\n"):
+        data = data[:-1]
+    if not data:
+        raise InvalidInput("there was no password on standard input")
+    return data
+
+
+def _prompt_twice() -> str:
+    """At a terminal, as Django does: ask twice and compare, so a typo is not the password."""
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if not first:
+        raise InvalidInput("no password was typed")
+    if getpass.getpass("Password (again): ") != first:
+        raise InvalidInput("the two passwords typed do not match")
+    return first
+
+
+def shown_secret(rt: Runtime, value: str) -> str | None:
+    """A generated secret as printed once: nothing under a dry run (it was never created)."""
+    return None if rt.dry_run else value
 
 
 def report_activation(
@@ -99,7 +122,7 @@ def user_record(user: User) -> dict[str, Any]:
         "id": user.id,
         "email": user.email,
         "name": user.name,
-        "role": user.role,
+        "role": str(user.role),
         "active": user.is_active,
         "created_at": user.created_at,
         "updated_at": user.updated_at,

@@ -34,10 +34,17 @@ def _json_default(value: Any) -> Any:
 
 
 _ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False, separators=(",", ":"))
+# For a stdout that cannot encode every character (an ASCII locale): \u escapes are still JSON.
+_ASCII_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=True, separators=(",", ":"))
 
 
 def to_json(value: Any) -> str:
     return _ENCODER.encode(value)
+
+
+def _encodes_unicode(stream: TextIO) -> bool:
+    encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("_", "-")
+    return encoding.startswith(("utf-8", "utf8", "utf-16", "utf-32"))
 
 
 def format_time(value: datetime) -> str:
@@ -65,6 +72,18 @@ def human(value: Any) -> str:
     return _printable(str(value))
 
 
+def width(text: str) -> int:
+    """Columns a terminal gives ``text``: wide (CJK) characters take two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+
+
 def _printable(text: str) -> str:
     """Keep terminal control characters out of human output."""
     if text.isprintable():
@@ -76,12 +95,27 @@ class Output:
     """Where a task's results go, in the format the user asked for."""
 
     def __init__(
-        self, *, as_json: bool, stdout: TextIO | None = None, stderr: TextIO | None = None
+        self,
+        *,
+        as_json: bool,
+        dry_run: bool = False,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
     ) -> None:
         self.as_json = as_json
+        self.dry_run = dry_run
         self._stdout = stdout
         self._stderr = stderr
         self.emitted = False
+
+    @property
+    def _encoder(self) -> json.JSONEncoder:
+        return _ENCODER if _encodes_unicode(self.stdout) else _ASCII_ENCODER
+
+    def _json(self, data: Any) -> str:
+        if self.dry_run and isinstance(data, Mapping):
+            data = {**data, "dry_run": True}
+        return self._encoder.encode(data)
 
     @property
     def stdout(self) -> TextIO:
@@ -94,9 +128,13 @@ class Output:
     # -- stderr --------------------------------------------------------------------------------
 
     def note(self, text: str) -> None:
-        """Context for a human (which profile, what happened); silent in JSON mode."""
+        """Context for a human (what happened); silent in JSON mode."""
         if not self.as_json:
             print(text, file=self.stderr, flush=True)
+
+    def banner(self, text: str) -> None:
+        """Which profile and database: on stderr in every mode (CI logs need it most)."""
+        print(text, file=self.stderr, flush=True)
 
     def warn(self, text: str) -> None:
         print(f"warning: {text}", file=self.stderr, flush=True)
@@ -112,7 +150,7 @@ class Output:
         """The task's one result: ``data`` as JSON, or ``text`` (else ``data`` as key: value)."""
         self._claim()
         if self.as_json:
-            print(to_json(data), file=self.stdout, flush=True)
+            print(self._json(data), file=self.stdout, flush=True)
         elif text is not None:
             print(text, file=self.stdout, flush=True)
         elif isinstance(data, Mapping):
@@ -127,7 +165,7 @@ class Output:
         """One object: JSON, or an aligned ``key: value`` block (optionally a line above it)."""
         self._claim()
         if self.as_json:
-            print(to_json(data), file=self.stdout, flush=True)
+            print(self._json(data), file=self.stdout, flush=True)
             return
         if text:
             print(text, file=self.stdout)
@@ -173,7 +211,7 @@ class Output:
             return count
         if count:
             self.stdout.write(",")
-        self.stdout.write(_ENCODER.encode(chunk)[1:-1])
+        self.stdout.write(self._encoder.encode(chunk)[1:-1])
         count += len(chunk)
         chunk.clear()
         return count
@@ -195,10 +233,11 @@ class Output:
             print(empty, file=out)
             return 0
         headers = [header for _, header in columns]
-        widths = [max(len(h), *(len(r[i]) for r in sample)) for i, h in enumerate(headers)]
+        widths = [max(width(h), *(width(r[i]) for r in sample)) for i, h in enumerate(headers)]
 
         def line(cells: Sequence[str]) -> str:
-            return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+            padded = (c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=True))
+            return "  ".join(padded).rstrip()
 
         print(line(headers), file=out)
         for cells in sample:

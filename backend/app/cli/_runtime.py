@@ -1,10 +1,10 @@
 """The one bridge between invoke and the backend.
 
-A task body is ``async def body(rt: Runtime, **flags)``. :func:`app_task` turns it into an invoke
-task that: reads the CLI switches, builds the run's settings from invoke's config, runs the body
-under ``asyncio.run`` (disposing the engine before the loop closes), and turns every error into
-one ``error: ...`` line and its exit code. Only stdlib and invoke are imported at module level so
-``inv --list`` stays as fast as bare invoke.
+A task body is ``async def body(rt: Runtime, **flags)``. :func:`app_task` makes an invoke task
+of it that reads the ``APP_*`` switches, builds the run's settings from invoke's config, runs the
+body on the run's event loop (see ``_session``), and turns every error into one ``error: ...``
+line and its exit code (see ``_boundary``). Only the standard library and invoke are imported
+at module level, so ``inv --list`` stays as fast as bare invoke.
 """
 
 from __future__ import annotations
@@ -12,99 +12,55 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import os
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
+from backend.app.cli._boundary import failure
 from backend.app.cli._output import Output
-from backend.app.errors import AppError, InvalidInput, quote
+from backend.app.cli._session import RunScope, current_scope, dry_run_requested
+from backend.app.errors import AppError, DryRunUnsupported
 
 if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
     from backend.app.core.config import AppConfig
     from backend.app.core.security import PasswordHasher
     from backend.app.core.settings import Settings
+    from backend.app.core.switches import Switches
+    from backend.app.migrations.runner import MigrationOptions
     from backend.app.services.context import ServiceContext
 
 TaskBody = Callable[..., Awaitable[None]]
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
 JSON_HELP = "print the result as one JSON value on one line (or set APP_OUTPUT=json)"
+DRY_RUN_NOTE = "dry run: nothing was changed"
 # Loggers that print bound parameters (password hashes, key digests) at DEBUG: never below INFO.
 QUIET_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy", "pydantic_settings", "passlib")
-
-
-def env_flag(name: str, environ: Mapping[str, str]) -> bool:
-    value = environ.get(name, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise InvalidInput(f"{name} must be 1 or 0 (true/false, yes/no, on/off)")
-
-
-@dataclass(frozen=True)
-class Switches:
-    """Per-invocation switches: read from the process environment only, never from .env."""
-
-    output_json: bool
-    assume_yes: bool
-    allow_destructive: bool
-    actor: str | None
-    debug: bool
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Switches:
-        env = os.environ if environ is None else environ
-        output = env.get("APP_OUTPUT", "").strip().lower()
-        if output not in ("", "human", "json"):
-            raise InvalidInput("APP_OUTPUT must be 'human' or 'json'")
-        actor = env.get("APP_ACTOR", "").strip() or None
-        if actor is not None and (len(actor) > 320 or not actor.isprintable()):
-            raise InvalidInput("APP_ACTOR must be at most 320 printable characters")
-        return cls(
-            output_json=output == "json",
-            assume_yes=env_flag("APP_ASSUME_YES", env),
-            allow_destructive=env_flag("APP_ALLOW_DESTRUCTIVE", env),
-            actor=actor,
-            debug=env_flag("APP_DEBUG", env),
-        )
-
-
-def default_actor() -> str:
-    """``cli:<os user>@<host>``, even in a container whose uid has no passwd entry."""
-    import getpass
-    import socket
-
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
-    return f"cli:{user}@{socket.gethostname() or 'localhost'}"
 
 
 class Runtime:
     """What a task body gets: settings, output, switches and the run's database."""
 
-    def __init__(self, ctx: Context, out: Output, switches: Switches) -> None:
+    def __init__(self, ctx: Context, out: Output, switches: Switches, scope: RunScope) -> None:
         self.ctx = ctx
         self.out = out
         self.switches = switches
+        self.scope = scope
         self._app: AppConfig | None = None
         self._services: ServiceContext | None = None
 
     @property
     def app(self) -> AppConfig:
         if self._app is None:
-            self._app = app_config_from_invoke(self.ctx.config)
+            from backend.app.cli._invoke_config import app_config
+
+            self._app = app_config(self.ctx.config)
         return self._app
 
     @property
@@ -112,7 +68,13 @@ class Runtime:
         return self.app.settings
 
     @property
+    def dry_run(self) -> bool:
+        return self.scope.dry_run
+
+    @property
     def actor(self) -> str:
+        from backend.app.core.switches import default_actor
+
         return self.switches.actor or default_actor()
 
     def confirmed(self, yes: bool) -> bool:
@@ -126,66 +88,84 @@ class Runtime:
         return PasswordHasher(self.settings.passwords)
 
     def services(self) -> ServiceContext:
-        """The context use cases run in: one per task run, with the run's one engine."""
+        """The context use cases run in, with the run's one Database for these settings."""
         if self._services is None:
-            from backend.app.core.db import Database
             from backend.app.services.context import ServiceContext
 
-            self._services = ServiceContext(self.settings, Database(self.settings), self.actor)
+            database = self.scope.database(self.settings)
+            self._services = ServiceContext(self.settings, database, self.actor)
         return self._services
 
+    def migration_options(self) -> MigrationOptions:
+        from backend.app.migrations.runner import MigrationOptions
+
+        return MigrationOptions(
+            profile=self.app.profile.name,
+            protected=self.app.protected,
+            allow_destructive=self.switches.allow_destructive,
+        )
+
+    def alembic(self) -> AlembicConfig:
+        from backend.app.migrations.runner import stderr_config
+
+        return stderr_config(self.app.root)
+
     def announce(self) -> None:
-        """Name the profile and the database on stderr, so nobody migrates prod thinking dev."""
+        """Name the profile and the database on stderr in every output mode, so nobody
+        migrates prod thinking it is dev."""
         from backend.app.core.settings import database_label
 
         app = self.app
         flags = " (protected)" if app.protected else ""
-        self.out.note(
-            f"profile {app.profile.name}{flags} · database {database_label(app.settings)}"
+        dry = " · dry run" if self.dry_run else ""
+        self.out.banner(
+            f"profile {app.profile.name}{flags} · database {database_label(app.settings)}{dry}"
         )
 
-    async def close(self) -> None:
-        """Dispose the engine while the task's event loop still runs (asyncpg needs that)."""
-        if self._services is not None:
-            await self._services.db.dispose()
+    def warn_about_environment(self) -> None:
+        """Mistyped APP_* variables, and a protected profile's unsafe settings (once a run)."""
+        from backend.app.core.provenance import production_problems, unknown_environment
+
+        for warning in unknown_environment():
+            self.scope.warn_once(warning)
+        for problem in production_problems(self.app):
+            self.scope.warn_once(f"profile {self.app.profile.name} is protected but {problem}")
+
+    def secrets(self) -> list[str]:
+        return secret_values(self._app.settings) if self._app is not None else []
+
+    def where(self) -> str:
+        return self._services.database.where if self._services is not None else "the database"
 
 
-def app_config_from_invoke(config: Any) -> AppConfig:
-    """Build the run's AppConfig from invoke's merged config (``app:``) and its project location."""
-    from backend.app.core.config import load_app_config, project_root
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret the settings hold, to scrub from messages."""
+    from pydantic import SecretStr
 
-    app = app_section(config)
-    selected = app.pop("selected_profile", None)
-    selected_via = app.pop("selected_via", "task")
-    prefix = getattr(config, "_project_prefix", None)
-    found = [
-        getattr(config, attr, None)
-        for attr in ("_system_path", "_user_path", "_project_path", "_runtime_path")
-    ]
-    return load_app_config(
-        app=app,
-        root=project_root(prefix),
-        selected=selected,
-        selected_via=selected_via,
-        # invoke records a missing *.py config file as found (it loads it as {}): check.
-        config_files=tuple(Path(p) for p in found if p and Path(p).is_file()),
-    )
+    found: list[str] = []
 
+    def walk(model: Any) -> None:
+        for field_name in type(model).model_fields:
+            value = getattr(model, field_name)
+            if isinstance(value, SecretStr):
+                found.append(value.get_secret_value())
+            elif hasattr(type(value), "model_fields"):
+                walk(value)
 
-def app_section(config: Any) -> dict[str, Any]:
-    """The shipped ``app:`` defaults with the invoke config's ``app:`` merged over them."""
-    from backend.app.core.profiles import merge_dicts, package_defaults, plain
+    walk(settings)
+    if settings.database_url:
+        from backend.app.core.urls import parse_database_url
 
-    merged = package_defaults()
-    if "app" not in config:
-        return merged
-    raw = plain(config["app"])
-    if not isinstance(raw, dict):
-        raise InvalidInput("the invoke config's `app:` must be a mapping (see invoke.yaml)")
-    return merge_dicts(merged, raw)
+        try:
+            password = parse_database_url(settings.database_url).password
+        except AppError:
+            password = None
+        if password:
+            found.append(password)
+    return found
 
 
-# -- logging ---------------------------------------------------------------------------------------
+# -- logging and streams ---------------------------------------------------------------------------
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -219,84 +199,12 @@ def configure_logging() -> None:
     alembic.propagate = False
 
 
-# -- the task decorator ----------------------------------------------------------------------------
-
-
-def app_task(
-    *,
-    help: dict[str, str] | None = None,
-    name: str | None = None,
-    iterable: Iterable[str] | None = None,
-    database: bool = True,
-) -> Callable[[TaskBody], Task[Any]]:
-    """Make an invoke task of ``async def body(rt, **flags)``; adds ``--json`` to it.
-
-    ``database=True`` announces the profile and database on stderr before the body runs.
-    """
-
-    def decorate(body: TaskBody) -> Task[Any]:
-        params = list(inspect.signature(body).parameters.values())
-        context = inspect.Parameter("c", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        as_json = inspect.Parameter("json", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)
-
-        def runner(c: Context, *args: Any, **kwargs: Any) -> None:
-            json_flag = bool(kwargs.pop("json", False))
-            run_body(c, body, args, kwargs, as_json=json_flag, announce=database)
-
-        functools.update_wrapper(runner, body)
-        runner.__signature__ = inspect.Signature([context, *params[1:], as_json])  # type: ignore[attr-defined]
-        flags_help = {**(help or {}), "json": JSON_HELP}
-        made: Task[Any] = task(
-            name=name, help=flags_help, iterable=list(iterable or ()), auto_shortflags=False
-        )(runner)
-        return made
-
-    return decorate
-
-
-def run_body(
-    c: Context,
-    body: TaskBody,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    *,
-    as_json: bool,
-    announce: bool,
-) -> None:
-    debug = invoke_debug()
-    try:
-        switches = Switches.from_environ()
-    except AppError as error:
-        raise Exit(f"error: {error.message}", code=error.exit_code) from None
-    debug = debug or switches.debug
-    configure_logging()
-    rt = Runtime(c, Output(as_json=as_json or switches.output_json), switches)
-    try:
-        import asyncio
-
-        asyncio.run(_main(rt, body, args, kwargs, announce=announce))
-    except AppError as error:
-        if debug:
-            traceback.print_exc()
-        raise Exit(f"error: {safe_message(error.message, rt)}", code=error.exit_code) from None
-    except KeyboardInterrupt:
-        raise Exit(
-            "error: interrupted; the current transaction was rolled back", code=130
-        ) from None
-    except Exit:
-        raise
-    except Exception as error:
-        if debug:
-            raise
-        mapped = _classify(error, rt)
-        if mapped is not None:
-            raise Exit(f"error: {mapped.message}", code=mapped.exit_code) from None
-        detail = safe_message(str(error).strip().splitlines()[0] if str(error).strip() else "", rt)
-        raise Exit(
-            f"error: unexpected failure ({type(error).__name__}){': ' + detail if detail else ''}"
-            " (set APP_DEBUG=1 for a traceback)",
-            code=1,
-        ) from None
+def configure_streams() -> None:
+    """Output never crashes on encoding: a stream that cannot encode a character escapes it."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "strict") == "strict":
+            reconfigure(errors="backslashreplace")
 
 
 def invoke_debug() -> bool:
@@ -312,58 +220,102 @@ def invoke_debug() -> bool:
     )
 
 
+# -- the task decorator ----------------------------------------------------------------------------
+
+
+def app_task(
+    *,
+    help: dict[str, str] | None = None,
+    name: str | None = None,
+    iterable: Iterable[str] | None = None,
+    database: bool = True,
+    no_dry_run: str | None = None,
+) -> Callable[[TaskBody], Task[Any]]:
+    """Make an invoke task of ``async def body(rt, **flags)``; adds ``--json`` to it.
+
+    ``database=True`` announces the profile and database on stderr before the body runs.
+    ``no_dry_run`` says why the task cannot honour a dry run: it then refuses one (exit 2)
+    instead of running for real.
+    """
+
+    def decorate(body: TaskBody) -> Task[Any]:
+        params = list(inspect.signature(body).parameters.values())
+        context = inspect.Parameter("c", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        as_json = inspect.Parameter("json", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)
+
+        def runner(c: Context, *args: Any, **kwargs: Any) -> None:
+            json_flag = bool(kwargs.pop("json", False))
+            run_task(
+                c,
+                body,
+                args,
+                kwargs,
+                as_json=json_flag,
+                database=database,
+                no_dry_run=no_dry_run,
+            )
+
+        functools.update_wrapper(runner, body)
+        runner.__signature__ = inspect.Signature([context, *params[1:], as_json])  # type: ignore[attr-defined]
+        flags_help = {**(help or {}), "json": JSON_HELP}
+        made: Task[Any] = task(
+            name=name, help=flags_help, iterable=list(iterable or ()), auto_shortflags=False
+        )(runner)
+        return made
+
+    return decorate
+
+
+def run_task(
+    c: Context,
+    body: TaskBody,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    as_json: bool,
+    database: bool,
+    no_dry_run: str | None,
+) -> None:
+    from backend.app.core.switches import Switches
+
+    debug = invoke_debug()
+    configure_logging()
+    configure_streams()
+    try:
+        switches = Switches.from_environ()
+    except AppError as error:
+        raise failure(error) from None
+    debug = debug or switches.debug
+    scope = current_scope()
+    own_scope = scope is None
+    if scope is None:
+        scope = RunScope(dry_run=dry_run_requested(c.config))
+    out = Output(as_json=as_json or switches.output_json, dry_run=scope.dry_run)
+    rt = Runtime(c, out, switches, scope)
+    try:
+        if scope.dry_run and no_dry_run:
+            raise DryRunUnsupported(f"this task cannot be dry-run ({no_dry_run}); nothing was run")
+        scope.run(_main(rt, body, args, kwargs, announce=database))
+    except (Exception, KeyboardInterrupt) as error:
+        if isinstance(error, Exit):
+            raise
+        if debug:
+            traceback.print_exc()
+        raise failure(error, secrets=rt.secrets(), where=rt.where()) from None
+    finally:
+        if own_scope:
+            scope.close()
+        if scope.dry_run and database and not no_dry_run:
+            print(DRY_RUN_NOTE, file=sys.stderr, flush=True)
+
+
 async def _main(
     rt: Runtime, body: TaskBody, args: tuple[Any, ...], kwargs: dict[str, Any], *, announce: bool
 ) -> None:
-    try:
-        if announce:
-            rt.announce()
-        await body(rt, *args, **kwargs)
-    finally:
-        await rt.close()
-
-
-def _classify(error: Exception, rt: Runtime) -> AppError | None:
-    """A database error that escaped a service still gets its proper exit code."""
-    if "sqlalchemy" not in sys.modules:
-        return None
-    from backend.app.core.db import classify_error
-    from backend.app.core.redaction import mask_url
-
-    try:
-        where = mask_url(rt.settings.database_url or "")
-    except AppError:
-        where = "the database"
-    return classify_error(error, where)
-
-
-def safe_message(message: str, rt: Runtime) -> str:
-    """Mask URL passwords and any configured secret value in a message; keep it to one line."""
-    from backend.app.core.redaction import redact_text
-
-    secrets: list[str] = []
-    if rt._app is not None:
-        secrets = secret_values(rt._app.settings)
-    text = redact_text(message, secrets).replace("\n", " ")
-    return text if len(text) <= 500 else text[:497] + "..."
-
-
-def secret_values(settings: Settings) -> list[str]:
-    """Every secret the settings hold, to scrub from messages."""
-    from pydantic import SecretStr
-
-    found: list[str] = []
-
-    def walk(model: Any) -> None:
-        for field_name in type(model).model_fields:
-            value = getattr(model, field_name)
-            if isinstance(value, SecretStr):
-                found.append(value.get_secret_value())
-            elif hasattr(type(value), "model_fields"):
-                walk(value)
-
-    walk(settings)
-    return found
+    rt.warn_about_environment()
+    if announce:
+        rt.announce()
+    await body(rt, *args, **kwargs)
 
 
 # -- the root `profile` task -----------------------------------------------------------------------
@@ -375,17 +327,18 @@ def secret_values(settings: Settings) -> list[str]:
 )
 def profile(c: Context, name: str) -> None:
     """Select the profile for the tasks after this one (`inv profile prod db.upgrade`)."""
+    from backend.app.cli._invoke_config import app_section
     from backend.app.core.profiles import known_profiles
+    from backend.app.errors import InvalidInput, quote
 
     try:
         known = known_profiles(app_section(c.config))
+        if name not in known:
+            raise InvalidInput(
+                f"unknown profile {quote(name)}; known profiles: {', '.join(known) or '(none)'}"
+            )
     except AppError as error:
-        raise Exit(f"error: {error.message}", code=error.exit_code) from None
-    if name not in known:
-        raise Exit(
-            f"error: unknown profile {quote(name)}; known profiles: {', '.join(known) or '(none)'}",
-            code=InvalidInput.exit_code,
-        )
+        raise failure(error) from None
     if "app" in c.config:  # a mapping: app_section() checked it
         c.config.app.selected_profile = name
         c.config.app.selected_via = "task"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from backend.app.cli._common import YES_HELP, account_record, report_activation
 from backend.app.cli._runtime import Runtime, app_task
+from backend.app.domain import AccountName, parse_text
 
 ACCOUNT_COLUMNS = [
     ("id", "ID"),
@@ -22,9 +23,11 @@ ACCOUNT_COLUMNS = [
 )
 async def create(rt: Runtime, name: str, description: str | None = None) -> None:
     """Create a service account."""
+    account_name = AccountName.parse(name)
+    text = parse_text(description, field="description", limit=500)
     from backend.app.services import accounts
 
-    account = await accounts.create_account(rt.services(), name=name, description=description)
+    account = await accounts.create_account(rt.services(), name=account_name, description=text)
     rt.out.result(
         {"status": "created", **account_record(account)},
         text=f"created service account {account.name}",
@@ -43,22 +46,25 @@ async def list_(rt: Runtime, all: bool = False) -> None:
 @app_task(help={"name": "the account's name"})
 async def show(rt: Runtime, name: str) -> None:
     """Show one service account."""
-    from backend.app.services import accounts
+    account_name = AccountName.parse(name)
+    from backend.app.services import principals
 
-    account, live_keys = await accounts.get_account(rt.services(), name=name)
+    account, live_keys = await principals.get_with_live_keys(rt.services(), account_name)
     rt.out.record({**account_record(account), "live_api_keys": live_keys})
 
 
 async def _set_active(rt: Runtime, name: str, *, active: bool) -> None:
-    from backend.app.services import accounts
+    account_name = AccountName.parse(name)
+    from backend.app.services import principals
 
-    change = await accounts.set_active(rt.services(), name=name, active=active)
+    change = await principals.set_active(rt.services(), account_name, active=active)
+    account = change.value
     report_activation(
         rt,
         changed=change.changed,
         active=active,
-        label=change.value.name,
-        record=account_record(change.value),
+        label=account.name,
+        record=account_record(account),
     )
 
 
@@ -77,15 +83,12 @@ async def deactivate(rt: Runtime, name: str) -> None:
 @app_task(help={"name": "the account's name", "yes": YES_HELP})
 async def delete(rt: Runtime, name: str, yes: bool = False) -> None:
     """Delete a service account and its API keys (destructive: needs --yes)."""
-    from backend.app.services import accounts
+    account_name = AccountName.parse(name)
+    from backend.app.services import principals
 
-    deleted = await accounts.delete_account(rt.services(), name=name, confirmed=rt.confirmed(yes))
+    deleted = await principals.delete(rt.services(), account_name, confirmed=rt.confirmed(yes))
+    account = deleted.principal
     rt.out.result(
-        {
-            "status": "deleted",
-            **account_record(deleted.account),
-            "keys_deleted": deleted.keys_deleted,
-        },
-        text=f"deleted service account {deleted.account.name} and "
-        f"{deleted.keys_deleted} API key(s)",
+        {"status": "deleted", **account_record(account), "keys_deleted": deleted.keys_deleted},
+        text=f"deleted service account {account.name} and {deleted.keys_deleted} API key(s)",
     )

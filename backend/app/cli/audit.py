@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.app.cli._runtime import Runtime, app_task
-from backend.app.domain import parse_limit
+from backend.app.domain import parse_count
 
 AUDIT_COLUMNS = [
     ("id", "ID"),
@@ -27,12 +27,8 @@ async def list_(
     rt: Runtime, limit: str = "50", action: str | None = None, actor: str | None = None
 ) -> None:
     """List audit events, newest first."""
+    count = parse_count(limit, field="limit")
     from backend.app.services import audit
 
-    async with audit.list_events(
-        rt.services(),
-        limit=parse_limit(limit),
-        action=action,
-        actor=actor,
-    ) as rows:
+    async with audit.list_events(rt.services(), limit=count, action=action, actor=actor) as rows:
         await rt.out.table(rows, AUDIT_COLUMNS, empty="(no audit events)")

@@ -8,11 +8,11 @@ from typing import Any
 from backend.app.cli._runtime import Runtime, app_task
 
 
-def warn_about_environment(rt: Runtime) -> None:
-    """Typos in APP_* variables and secrets in invoke.yaml, on stderr."""
-    from backend.app.core.provenance import secrets_in_profile, unknown_environment
+def warn_about_files(rt: Runtime) -> None:
+    """Secrets written into invoke.yaml, and .env lines ignored for lowering a guard."""
+    from backend.app.core.provenance import dotenv_notes, secrets_in_profile
 
-    for warning in [*unknown_environment(), *secrets_in_profile(rt.app)]:
+    for warning in [*secrets_in_profile(rt.app), *dotenv_notes(rt.app)]:
         rt.out.warn(warning)
 
 
@@ -25,11 +25,9 @@ def warn_about_environment(rt: Runtime) -> None:
 )
 async def show(rt: Runtime, show_secrets: bool = False, sources: bool = False) -> None:
     """Show the effective settings of the active profile (secrets masked)."""
-    from backend.app.core.provenance import as_tree, describe, production_problems
+    from backend.app.core.provenance import as_tree, describe
 
-    warn_about_environment(rt)
-    for problem in production_problems(rt.app):
-        rt.out.warn(f"profile {rt.app.profile.name} is protected but {problem}")
+    warn_about_files(rt)
     described = describe(rt.app, show_secrets=show_secrets)
     data: dict[str, Any] = {
         "profile": rt.app.profile.name,

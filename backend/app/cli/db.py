@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from backend.app.cli._common import YES_HELP
 from backend.app.cli._runtime import Runtime, app_task
 from backend.app.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from backend.app.services.schema import MigrationResult
-
-YES_HELP = "confirm a destructive change (or set APP_ASSUME_YES=1)"
+    from backend.app.migrations.runner import MigrationResult
 
 
 def _revisions(revs: tuple[str, ...]) -> str:
@@ -18,9 +17,6 @@ def _revisions(revs: tuple[str, ...]) -> str:
 
 
 def _report(rt: Runtime, result: MigrationResult, *, verb: str, always: bool = False) -> None:
-    if result.sql is not None:
-        rt.out.result({"sql": result.sql}, text=result.sql.rstrip("\n"))
-        return
     changed = always or result.changed
     at_head = len(result.heads) == 1 and result.after == result.heads
     data: dict[str, Any] = {
@@ -38,6 +34,13 @@ def _report(rt: Runtime, result: MigrationResult, *, verb: str, always: bool = F
     rt.out.result(data, text=text)
 
 
+async def _sql(rt: Runtime, revision: str, *, up: bool) -> None:
+    from backend.app.services import schema
+
+    sql = await schema.offline_sql(rt.services(), rt.alembic(), revision=revision, up=up)
+    rt.out.result({"sql": sql}, text=sql.rstrip("\n"))
+
+
 @app_task(
     help={
         "revision": "target revision (default: head); with --sql also FROM:TO",
@@ -46,9 +49,15 @@ def _report(rt: Runtime, result: MigrationResult, *, verb: str, always: bool = F
 )
 async def upgrade(rt: Runtime, revision: str = "head", sql: bool = False) -> None:
     """Migrate the database up to a revision (default: head); unchanged when already there."""
+    if sql:
+        await _sql(rt, revision, up=True)
+        return
     from backend.app.services import schema
 
-    _report(rt, await schema.upgrade(rt.app, revision=revision, sql=sql), verb="upgraded")
+    result = await schema.upgrade(
+        rt.services(), rt.alembic(), rt.migration_options(), revision=revision
+    )
+    _report(rt, result, verb="upgraded")
 
 
 @app_task(
@@ -62,16 +71,19 @@ async def downgrade(
     rt: Runtime, revision: str | None = None, yes: bool = False, sql: bool = False
 ) -> None:
     """Migrate the database down to a revision (destructive: needs --yes)."""
-    from backend.app.services import schema
-
     if revision is None:
         raise InvalidInput("--revision is required (e.g. --revision -1, or --revision base)")
+    if sql:
+        await _sql(rt, revision, up=False)
+        return
+    from backend.app.services import schema
+
     result = await schema.downgrade(
-        rt.app,
+        rt.services(),
+        rt.alembic(),
+        rt.migration_options(),
         revision=revision,
         confirmed=rt.confirmed(yes),
-        allow_destructive=rt.switches.allow_destructive,
-        sql=sql,
     )
     _report(rt, result, verb="downgraded")
 
@@ -81,8 +93,12 @@ async def current(rt: Runtime) -> None:
     """Show the database's current revision and the profile it was migrated under."""
     from backend.app.services import schema
 
-    state = await schema.current(rt.app)
-    stamp = {"profile": state.stamp[0], "protected": state.stamp[1]} if state.stamp else None
+    state = await schema.current(rt.services(), rt.alembic())
+    stamp = (
+        {"profile": state.stamp.profile, "protected": state.stamp.protected}
+        if state.stamp
+        else None
+    )
     data = {
         "revisions": list(state.current),
         "heads": list(state.heads),
@@ -102,9 +118,9 @@ async def current(rt: Runtime) -> None:
         else:
             where = f"behind head {_revisions(state.heads)}"
         text = f"{_revisions(state.current)} ({where})"
-    if stamp:
-        text += f"\nmigrated under profile {stamp['profile']}"
-        text += " (protected)" if stamp["protected"] else ""
+    if state.stamp:
+        text += f"\nmigrated under profile {state.stamp.profile}"
+        text += " (protected)" if state.stamp.protected else ""
     rt.out.result(data, text=text)
 
 
@@ -120,7 +136,7 @@ async def history(rt: Runtime) -> None:
             "head": rev.is_head,
             "message": rev.message,
         }
-        for rev in schema.history(rt.app)
+        for rev in schema.history(rt.alembic())
     ]
     await rt.out.table(
         rows,
@@ -134,12 +150,18 @@ async def history(rt: Runtime) -> None:
 )
 async def check(rt: Runtime, wait: str = "0") -> None:
     """Exit 0 when the database is reachable, at head and matches the models (else 6 or 7)."""
-    from backend.app.cli.config import warn_about_environment
+    from backend.app.cli.config import warn_about_files
+    from backend.app.core.provenance import production_problems
     from backend.app.services import schema
 
-    warn_about_environment(rt)
+    warn_about_files(rt)
     seconds = _seconds(wait, flag="--wait")
-    state = await schema.check(rt.app, wait=seconds)
+    if problems := production_problems(rt.app):
+        raise InvalidInput(
+            f"unsafe settings for the protected profile {rt.app.profile.name}: "
+            f"{'; '.join(problems)}"
+        )
+    state = await schema.check(rt.services(), rt.alembic(), wait=seconds)
     revision = state.current[0]
     rt.out.result(
         {"status": "ok", "revision": revision, "profile": rt.app.profile.name},
@@ -163,7 +185,7 @@ async def reset(rt: Runtime, yes: bool = False) -> None:
     from backend.app.services import schema
 
     result = await schema.reset(
-        rt.app, confirmed=rt.confirmed(yes), allow_destructive=rt.switches.allow_destructive
+        rt.services(), rt.alembic(), rt.migration_options(), confirmed=rt.confirmed(yes)
     )
     _report(rt, result, verb="reset", always=True)
 
@@ -175,12 +197,26 @@ async def reset(rt: Runtime, yes: bool = False) -> None:
     }
 )
 async def revision(rt: Runtime, message: str | None = None, autogenerate: bool = False) -> None:
-    """Write a new migration file (in a checkout)."""
+    """Write a new migration file (in a checkout); a dry run says which file, and writes none."""
+    from backend.app.migrations import revisions
     from backend.app.services import schema
 
     if message is None:
         raise InvalidInput("--message is required")
-    created = await schema.revision(rt.app, message=message, autogenerate=autogenerate)
+    cfg = rt.alembic()
+    if rt.dry_run:
+        text = revisions.check_message(message)
+        folder = revisions.versions_folder(cfg)
+        rev_id = revisions.next_revision_id(cfg)
+        path = folder / f"{rev_id}_{revisions.slug(text)}.py"
+        rt.out.result(
+            {"status": "would create", "id": rev_id, "path": str(path)},
+            text=f"would create {rev_id}: {path}",
+        )
+        return
+    created = await schema.revision(
+        rt.services() if autogenerate else None, cfg, message=message, autogenerate=autogenerate
+    )
     if created is None:
         rt.out.result(
             {"status": "unchanged", "id": None, "path": None},
@@ -193,9 +229,21 @@ async def revision(rt: Runtime, message: str | None = None, autogenerate: bool =
     )
 
 
-@app_task(help={"revision": "the revision to record as current (an id, head or base)"})
-async def stamp(rt: Runtime, revision: str) -> None:
-    """Record a revision as current without running any migration."""
+@app_task(
+    help={
+        "revision": "the revision to record as current (an id, head or base)",
+        "yes": YES_HELP,
+    }
+)
+async def stamp(rt: Runtime, revision: str, yes: bool = False) -> None:
+    """Record a revision as current without running any migration (destructive: needs --yes)."""
     from backend.app.services import schema
 
-    _report(rt, await schema.stamp(rt.app, revision=revision), verb="stamped")
+    result = await schema.stamp(
+        rt.services(),
+        rt.alembic(),
+        rt.migration_options(),
+        revision=revision,
+        confirmed=rt.confirmed(yes),
+    )
+    _report(rt, result, verb="stamped")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from backend.app.cli._common import NOT_CREATED
 from backend.app.cli._output import format_time
 from backend.app.cli._runtime import Runtime, app_task
-from backend.app.domain import parse_id
+from backend.app.domain import AccountName, Email, parse_id
 from backend.app.errors import AuthenticationFailed, InvalidInput
 
 if TYPE_CHECKING:
     from backend.app.models import ApiKey
-    from backend.app.services.keys import IssuedKey
+    from backend.app.services.keys import Default, IssuedKey
+    from backend.app.services.principals import PrincipalName
 
 KEY_COLUMNS = [
     ("id", "ID"),
@@ -47,23 +50,67 @@ def key_record(key: ApiKey, *, owner_type: str, owner: str) -> dict[str, Any]:
     }
 
 
+def owner_of(user: str | None, account: str | None, *, required: bool) -> PrincipalName | None:
+    if user is not None and account is not None:
+        raise InvalidInput("give only one owner: --user EMAIL or --account NAME")
+    if user is not None:
+        return Email.parse(user)
+    if account is not None:
+        return AccountName.parse(account)
+    if required:
+        raise InvalidInput("give the owner: --user EMAIL or --account NAME")
+    return None
+
+
+def expiry(
+    expires_in: str | None, expires_at: str | None, no_expiry: bool
+) -> datetime | Default | None:
+    """At most one of the three flags; without any, the owner kind's default lifetime."""
+    from backend.app.core.durations import parse_duration, parse_instant
+    from backend.app.models import utcnow
+    from backend.app.services.keys import DEFAULT_EXPIRY
+
+    given = [
+        flag
+        for flag, on in (
+            ("--expires-in", expires_in is not None),
+            ("--expires-at", expires_at is not None),
+            ("--no-expiry", no_expiry),
+        )
+        if on
+    ]
+    if len(given) > 1:
+        raise InvalidInput(f"give only one of {', '.join(given)}")
+    if no_expiry:
+        return None
+    if expires_in is not None:
+        lifetime = parse_duration(expires_in, field="expires_in")
+        if lifetime <= timedelta(0):
+            raise InvalidInput("{field} must be longer than zero", field="expires_in")
+        return utcnow() + lifetime
+    if expires_at is not None:
+        return parse_instant(expires_at, field="expires_at")
+    return DEFAULT_EXPIRY
+
+
 def _quiet_allowed(rt: Runtime, quiet: bool) -> None:
     if quiet and rt.out.as_json:
         raise InvalidInput("--quiet and --json (or APP_OUTPUT=json) cannot be combined")
 
 
 def _show_issued(rt: Runtime, issued: IssuedKey, *, quiet: bool, status: str, **extra: Any) -> None:
-    """The one time the raw key is printed: to stdout, once."""
+    """The one time the raw key is printed: to stdout, once (never under a dry run)."""
+    raw = NOT_CREATED if rt.dry_run else issued.raw
     if quiet:
-        rt.out.result({}, text=issued.raw)
+        rt.out.result({}, text=raw)
         return
     record = key_record(issued.key, owner_type=issued.owner.kind, owner=issued.owner.name)
-    data = {"status": status, **record, **extra, "key": issued.raw}
+    data = {"status": status, **record, **extra, "key": None if rt.dry_run else issued.raw}
     expires = format_time(record["expires_at"]) if record["expires_at"] else "never"
     text = (
         f"{status} key {issued.key.id} ({issued.key.display_prefix}) for "
         f"{issued.owner.kind} {issued.owner.name}, expires {expires}\n"
-        f"key (shown once, store it now): {issued.raw}"
+        f"key (shown once, store it now): {raw}"
     )
     rt.out.result(data, text=text)
 
@@ -93,52 +140,52 @@ async def create(
     quiet: bool = False,
 ) -> None:
     """Issue an API key to a user or service account; the key is printed once."""
-    from backend.app.services import keys
+    from backend.app.domain import parse_scopes, parse_text
 
     _quiet_allowed(rt, quiet)
+    owner = owner_of(user, account, required=True)
+    assert owner is not None
+    label = parse_text(name, field="name", limit=200)
+    scopes = parse_scopes(scope or [])
+    expires = expiry(expires_in, expires_at, no_expiry)
+    from backend.app.services import keys
+
     issued = await keys.create_key(
-        rt.services(),
-        user=user,
-        account=account,
-        name=name,
-        scopes=scope or [],
-        expires_in=expires_in,
-        expires_at=expires_at,
-        no_expiry=no_expiry,
+        rt.services(), owner=owner, name=label, scopes=scopes, expires=expires
     )
     _show_issued(rt, issued, quiet=quiet, status="created")
 
 
-@app_task(
-    name="list",
-    help={**OWNER_HELP, "all": "include revoked and expired keys"},
-)
+@app_task(name="list", help={**OWNER_HELP, "all": "include revoked and expired keys"})
 async def list_(
     rt: Runtime, user: str | None = None, account: str | None = None, all: bool = False
 ) -> None:
     """List live API keys (revoked and expired ones too with --all); never the keys themselves."""
+    owner = owner_of(user, account, required=False)
     from backend.app.services import keys
 
-    async with keys.list_keys(rt.services(), user=user, account=account, include_all=all) as rows:
+    async with keys.list_keys(rt.services(), owner=owner, include_all=all) as rows:
         await rt.out.table(rows, KEY_COLUMNS, empty="(no API keys)")
 
 
 @app_task(help={"id": "the key's id (from keys.list)"})
 async def show(rt: Runtime, id: str) -> None:
     """Show one API key (its display prefix, never the key)."""
+    key_id = parse_id(id, what="key")
     from backend.app.services import keys
 
-    details = await keys.get_key(rt.services(), key_id=parse_id(id, what="key"))
+    details = await keys.get_key(rt.services(), key_id=key_id)
     record = key_record(details.key, owner_type=details.owner.kind, owner=details.owner.name)
-    rt.out.record({**record, "status": details.status, "replaced_by": details.replaced_by})
+    rt.out.record({**record, "status": details.status.value, "replaced_by": details.replaced_by})
 
 
 @app_task(help={"id": "the key's id (from keys.list)"})
 async def revoke(rt: Runtime, id: str) -> None:
     """Revoke an API key at once; unchanged when it already is."""
+    key_id = parse_id(id, what="key")
     from backend.app.services import keys
 
-    change = await keys.revoke_key(rt.services(), key_id=parse_id(id, what="key"))
+    change = await keys.revoke_key(rt.services(), key_id=key_id)
     key = change.value
     status = "revoked" if change.changed else "unchanged"
     text = (
@@ -152,16 +199,20 @@ async def revoke(rt: Runtime, id: str) -> None:
 @app_task(
     help={
         "id": "the key's id (from keys.list)",
-        "grace": "let the old key keep working this long (e.g. 24h); default: it stops at once",
+        "grace": "let the old key work this long (e.g. 24h); by default, or 0, it stops at once",
         "quiet": QUIET_HELP,
     }
 )
 async def rotate(rt: Runtime, id: str, grace: str | None = None, quiet: bool = False) -> None:
     """Replace an API key with a new one (same owner, name, scopes); the new key is printed once."""
-    from backend.app.services import keys
+    from backend.app.core.durations import parse_duration
 
     _quiet_allowed(rt, quiet)
-    rotation = await keys.rotate_key(rt.services(), key_id=parse_id(id, what="key"), grace=grace)
+    key_id = parse_id(id, what="key")
+    window = parse_duration(grace, field="grace") if grace is not None else None
+    from backend.app.services import keys
+
+    rotation = await keys.rotate_key(rt.services(), key_id=key_id, grace=window)
     old = rotation.old
     _show_issued(
         rt,
@@ -173,32 +224,40 @@ async def rotate(rt: Runtime, id: str, grace: str | None = None, quiet: bool = F
     )
 
 
-@app_task()
-async def verify(rt: Runtime) -> None:
-    """Check the API key given on stdin: exit 0 if valid, 2 if malformed, 3 if rejected."""
-    from backend.app.services import keys
-
+@app_task(
+    help={"quiet": "print nothing: the exit code alone says valid (0) or not; not with --json"}
+)
+async def verify(rt: Runtime, quiet: bool = False) -> None:
+    """Check the API key on stdin (read-only): exit 0 if valid, 2 if malformed, 3 if rejected."""
+    _quiet_allowed(rt, quiet)
     raw = _read_key()
-    try:
-        principal = await keys.authenticate(rt.services(), raw)
-    except keys.KeyRejected as rejected:
-        raise AuthenticationFailed(
-            f"API key rejected: {rejected.reason}", reason=rejected.reason
-        ) from None
+    from backend.app.services import authn
+
+    check = await authn.inspect(rt.services(), raw)
     data = {
-        "valid": True,
-        "key_id": principal.key_id,
-        "owner_type": principal.kind,
-        "owner": principal.name,
-        "role": principal.role,
-        "scopes": list(principal.scopes),
+        "valid": check.valid,
+        "reason": check.reason,
+        "key_id": check.key_id,
+        "display_prefix": check.display_prefix,
+        "owner_type": check.owner_type,
+        "owner": check.owner,
+        "status": check.status,
+        "scopes": list(check.scopes),
+        "expires_at": check.expires_at,
+        "last_used_at": check.last_used_at,
     }
-    scopes = ", ".join(principal.scopes) or "none"
-    rt.out.result(
-        data,
-        text=f"valid: key {principal.key_id} of {principal.kind} {principal.name} "
-        f"(scopes: {scopes})",
+    which = (
+        f"key {check.key_id} ({check.display_prefix}) of {check.owner_type} {check.owner}"
+        if check.key_id is not None
+        else "no such key"
     )
+    if not quiet:
+        scopes = ", ".join(check.scopes) or "none"
+        text = f"valid: {which} (scopes: {scopes})" if check.valid else f"rejected: {which}"
+        rt.out.result(data, text=text)
+    if not check.valid:
+        reason = check.reason or "unknown"
+        raise AuthenticationFailed(f"API key rejected ({reason}): {which}", reason=reason)
 
 
 def _read_key() -> str:

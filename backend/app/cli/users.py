@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from backend.app.cli._common import (
+    NOT_CREATED,
     PASSWORD_HELP,
     YES_HELP,
+    Password,
     read_password,
     report_activation,
     require,
     user_record,
 )
 from backend.app.cli._runtime import Runtime, app_task
-from backend.app.domain import parse_limit
+from backend.app.domain import Email, Role, StatusFilter, parse_count, parse_enum, parse_text
+
+if TYPE_CHECKING:
+    from backend.app.services.passwords import HashedPassword
 
 USER_COLUMNS = [
     ("id", "ID"),
@@ -20,7 +27,24 @@ USER_COLUMNS = [
     ("role", "ROLE"),
     ("active", "ACTIVE"),
     ("created_at", "CREATED"),
+    ("last_login_at", "LAST LOGIN"),
 ]
+
+
+async def _hash(rt: Runtime, password: Password) -> HashedPassword:
+    """Check and hash a password before the database stack is even imported: argon2's memory
+    and SQLAlchemy's are never held at once, which keeps a command's peak memory down."""
+    from backend.app.services.passwords import hash_password
+
+    return await hash_password(rt.password_hasher, password.value)
+
+
+def _with_secret(rt: Runtime, data: dict[str, Any], text: str, password: str | None) -> str:
+    """Add a generated password, shown once (never under a dry run: it was not created)."""
+    if password is None:
+        return text
+    data["password"] = None if rt.dry_run else password
+    return text + f"\npassword (shown once): {NOT_CREATED if rt.dry_run else password}"
 
 
 @app_task(
@@ -45,38 +69,34 @@ async def create(
     if_not_exists: bool = False,
 ) -> None:
     """Create a user with a password from stdin, an environment variable, or generated."""
-    from backend.app.services.passwords import hash_password
-
-    address = require(email, "--email")
+    address = Email.parse(require(email, "--email"))
+    chosen = parse_enum(Role, role, field="role")
+    display = parse_text(name, field="name", limit=200)
     password = read_password(
         rt, stdin=password_stdin, env=password_env, random=random_password, required=True
     )
     assert password is not None
-    # Hash before the database stack is even imported: argon2's memory and SQLAlchemy's are
-    # never held at once, which keeps the command's peak memory down (P3).
-    hashed = await hash_password(rt.password_hasher, password.value)
+    hashed = await _hash(rt, password)
     from backend.app.services import users
 
     change = await users.create_user(
         rt.services(),
         email=address,
         password=hashed,
-        role=role,
-        name=name,
+        role=chosen,
+        name=display,
         active=not inactive,
         if_not_exists=if_not_exists,
         details={"password_source": password.source},
     )
-    data = {"status": "created" if change.changed else "unchanged", **user_record(change.value)}
     user = change.value
+    data = {"status": "created" if change.changed else "unchanged", **user_record(user)}
     if not change.changed:
         rt.out.record(data, text=f"unchanged: user {user.email} already exists")
         return
     text = f"created user {user.email} ({user.role}{'' if user.is_active else ', inactive'})"
-    if password.generated:
-        data["password"] = password.value
-        text += f"\npassword (shown once): {password.value}"
-    rt.out.result(data, text=text)
+    generated = password.value if password.generated else None
+    rt.out.result(data, text=_with_secret(rt, data, text, generated))
 
 
 @app_task(
@@ -85,6 +105,7 @@ async def create(
         "role": "only this role (admin or member)",
         "status": "active, inactive or all (default all)",
         "search": "only users whose email or name contains this text",
+        "no_login_for": "only users who have not logged in for this long (e.g. 90d), or never",
         "limit": "at most this many users",
     },
 )
@@ -93,17 +114,28 @@ async def list_(
     role: str | None = None,
     status: str = "all",
     search: str | None = None,
+    no_login_for: str | None = None,
     limit: str | None = None,
 ) -> None:
     """List users (every status unless --status), streamed in id order."""
+    from backend.app.core.durations import parse_duration
+    from backend.app.models import utcnow
+
+    chosen_role = parse_enum(Role, role, field="role") if role is not None else None
+    chosen_status = parse_enum(StatusFilter, status, field="status")
+    since = None
+    if no_login_for is not None:
+        since = utcnow() - parse_duration(no_login_for, field="no_login_for")
+    count = parse_count(limit, field="limit") if limit is not None else None
     from backend.app.services import users
 
     async with users.list_users(
         rt.services(),
-        role=role,
-        status=status,
+        role=chosen_role,
+        status=chosen_status,
         search=search,
-        limit=parse_limit(limit),
+        no_login_since=since,
+        limit=count,
     ) as rows:
         await rt.out.table(rows, USER_COLUMNS, empty="(no users)")
 
@@ -111,9 +143,9 @@ async def list_(
 @app_task(help={"email": "the user's email address"})
 async def show(rt: Runtime, email: str) -> None:
     """Show one user."""
-    from backend.app.services import users
+    from backend.app.services import principals
 
-    user, live_keys = await users.get_user(rt.services(), email=email)
+    user, live_keys = await principals.get_with_live_keys(rt.services(), Email.parse(email))
     rt.out.record({**user_record(user), "live_api_keys": live_keys})
 
 
@@ -126,32 +158,30 @@ async def set_password(
     random_password: bool = False,
 ) -> None:
     """Replace a user's password (from stdin, an environment variable, or generated)."""
-    from backend.app.services.passwords import hash_password
-
+    address = Email.parse(email)
     password = read_password(
         rt, stdin=password_stdin, env=password_env, random=random_password, required=True
     )
     assert password is not None
-    hashed = await hash_password(rt.password_hasher, password.value)  # see users.create
+    hashed = await _hash(rt, password)
     from backend.app.services import users
 
     user = await users.set_password(
-        rt.services(), email=email, password=hashed, source=password.source
+        rt.services(), email=address, password=hashed, source=password.source
     )
     data = {"status": "updated", **user_record(user)}
     text = f"password updated for {user.email}"
-    if password.generated:
-        data["password"] = password.value
-        text += f"\npassword (shown once): {password.value}"
-    rt.out.result(data, text=text)
+    generated = password.value if password.generated else None
+    rt.out.result(data, text=_with_secret(rt, data, text, generated))
 
 
 @app_task(help={"email": "the user's email address", "role": "admin or member"})
 async def set_role(rt: Runtime, email: str, role: str) -> None:
     """Make a user an admin or a member; unchanged when it already is."""
+    address, chosen = Email.parse(email), parse_enum(Role, role, field="role")
     from backend.app.services import users
 
-    change = await users.set_role(rt.services(), email=email, role=role)
+    change = await users.set_role(rt.services(), email=address, role=chosen)
     user = change.value
     status = "updated" if change.changed else "unchanged"
     text = (
@@ -163,15 +193,13 @@ async def set_role(rt: Runtime, email: str, role: str) -> None:
 
 
 async def _set_active(rt: Runtime, email: str, *, active: bool) -> None:
-    from backend.app.services import users
+    address = Email.parse(email)
+    from backend.app.services import principals
 
-    change = await users.set_active(rt.services(), email=email, active=active)
+    change = await principals.set_active(rt.services(), address, active=active)
+    user = change.value
     report_activation(
-        rt,
-        changed=change.changed,
-        active=active,
-        label=change.value.email,
-        record=user_record(change.value),
+        rt, changed=change.changed, active=active, label=user.email, record=user_record(user)
     )
 
 
@@ -190,12 +218,14 @@ async def deactivate(rt: Runtime, email: str) -> None:
 @app_task(help={"email": "the user's email address", "yes": YES_HELP})
 async def delete(rt: Runtime, email: str, yes: bool = False) -> None:
     """Delete a user and its API keys (destructive: needs --yes)."""
-    from backend.app.services import users
+    address = Email.parse(email)
+    from backend.app.services import principals
 
-    deleted = await users.delete_user(rt.services(), email=email, confirmed=rt.confirmed(yes))
+    deleted = await principals.delete(rt.services(), address, confirmed=rt.confirmed(yes))
+    user = deleted.principal
     rt.out.result(
-        {"status": "deleted", **user_record(deleted.user), "keys_deleted": deleted.keys_deleted},
-        text=f"deleted user {deleted.user.email} and {deleted.keys_deleted} API key(s)",
+        {"status": "deleted", **user_record(user), "keys_deleted": deleted.keys_deleted},
+        text=f"deleted user {user.email} and {deleted.keys_deleted} API key(s)",
     )
 
 
@@ -213,14 +243,15 @@ async def seed_admin(
     random_password: bool = False,
 ) -> None:
     """Create the admin user unless it exists (idempotent; never changes an existing user)."""
-    from backend.app.services import users
-
+    address = Email.parse(email) if email is not None else None
     password = read_password(
         rt, stdin=password_stdin, env=password_env, random=random_password, required=False
     )
+    from backend.app.services import users
+
     result = await users.seed_admin(
         rt.services(),
-        email=email,
+        email=address,
         password=password.value if password else None,
         source=password.source if password else None,
     )
@@ -234,8 +265,4 @@ async def seed_admin(
     shown = result.generated_password or (
         password.value if password and password.generated else None
     )
-    text = f"created admin {user.email}"
-    if shown:
-        data["password"] = shown
-        text += f"\npassword (shown once): {shown}"
-    rt.out.result(data, text=text)
+    rt.out.result(data, text=_with_secret(rt, data, f"created admin {user.email}", shown))

@@ -63,9 +63,11 @@ def load_app_config(
     from backend.app.core.settings import build_settings
 
     choice = choose_profile(app, selected=selected, selected_via=selected_via)
-    settings = build_settings(
-        profile_values=profile_values(app, choice.name), root=root, overrides=overrides
-    )
+    values = profile_values(app, choice.name)
+    settings = build_settings(profile_values=values, root=root, overrides=overrides)
+    if values.get("protected") is True and not settings.protected:
+        # A protected profile stays protected whatever another layer says: its guards hold.
+        settings = settings.model_copy(update={"protected": True})
     return AppConfig(
         root=root,
         profile=choice,

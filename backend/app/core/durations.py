@@ -1,9 +1,9 @@
-"""Human durations (``90d``, ``24h``, ``1h30m``) for flags and settings."""
+"""Human durations (``90d``, ``24h``, ``1h30m``) and instants (ISO 8601), for flags and settings."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from backend.app.errors import InvalidInput, quote
 
@@ -14,21 +14,22 @@ _WHOLE = re.compile(r"(?:\d{1,9}[wdhms])+")
 MAX_DURATION = timedelta(days=36_500)
 
 
-def parse_duration(text: str, *, what: str = "duration") -> timedelta:
-    """Parse ``90d``, ``24h``, ``2w``, ``1h30m`` or ``45s`` into a timedelta.
+def parse_duration(text: str, *, field: str = "duration") -> timedelta:
+    """Parse ``90d``, ``24h``, ``2w``, ``1h30m`` or ``45s`` (``0s`` included) into a timedelta.
 
     Raises InvalidInput for anything else, including values over 100 years.
     """
     value = text.strip().lower()
     if not _WHOLE.fullmatch(value):
         raise InvalidInput(
-            f"invalid {what} {quote(text)}: use a number and a unit (w, d, h, m, s), "
-            "e.g. 90d, 24h, 1h30m"
+            f"invalid {{field}} {quote(text)}: use a number and a unit (w, d, h, m, s), "
+            "e.g. 90d, 24h, 1h30m",
+            field=field,
         )
     seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(value))
     # Compare before building the timedelta: 999999999w is past what a timedelta can hold.
     if seconds > MAX_DURATION.total_seconds():
-        raise InvalidInput(f"invalid {what} {quote(text)}: longer than 100 years")
+        raise InvalidInput(f"invalid {{field}} {quote(text)}: longer than 100 years", field=field)
     return timedelta(seconds=seconds)
 
 
@@ -45,3 +46,26 @@ def format_duration(duration: timedelta) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts)
+
+
+def parse_instant(text: str, *, field: str) -> datetime:
+    """An ISO 8601 date or time, read as UTC when it names no zone."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"invalid {{field}} {quote(text)}: use ISO 8601, e.g. 2027-01-31 or "
+            "2027-01-31T12:00:00Z",
+            field=field,
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def parse_moment(text: str, *, field: str, now: datetime) -> datetime:
+    """A point in the past given either way: a duration ago (``7d``) or an ISO 8601 instant."""
+    stripped = text.strip().lower()
+    if stripped and _WHOLE.fullmatch(stripped):
+        return now - parse_duration(stripped, field=field)
+    return parse_instant(text, field=field)

@@ -18,18 +18,17 @@ from backend.app.errors import InvalidInput, quote
 
 DEFAULT_PROFILE = "dev"
 
-# The profiles every install has; a checkout's invoke.yaml merges over them key by key.
+# The profiles every install has; a checkout's invoke.yaml merges over them key by key. They
+# name no database: an installed program that lost its environment must not quietly create and
+# "migrate" a throwaway file (the checkout's invoke.yaml names its own).
 PACKAGE_DEFAULTS: dict[str, Any] = {
     "profile": DEFAULT_PROFILE,
     "profiles": {
         "dev": {
-            "database_url": "sqlite+aiosqlite:///var/dev.sqlite",
             "confirm_destructive": False,
             "admin_email": "admin@example.com",
         },
-        "test": {
-            "database_url": "sqlite+aiosqlite:///var/test.sqlite",
-        },
+        "test": {},
         "prod": {
             "protected": True,
         },
@@ -88,6 +87,7 @@ def read_config_files(root: Path | None) -> tuple[dict[str, Any], list[Path]]:
         for path in candidates:
             if not path.is_file():
                 continue
+            check_config_file(path)
             data = _load_file(path)
             found.append(path)
             app = data.get("app") if isinstance(data, Mapping) else None
@@ -97,6 +97,27 @@ def read_config_files(root: Path | None) -> tuple[dict[str, Any], list[Path]]:
                 merge_dicts(merged, app)
             break
     return merged, found
+
+
+def check_config_file(path: Path) -> None:
+    """Refuse a config file someone else could have written, as ssh refuses an unsafe config:
+    it chooses the database and lowers guards. A group-writable file of one's own is normal
+    (a umask of 002 is many distributions' default) and accepted."""
+    if os.name == "nt":
+        return
+    try:
+        info = path.stat()
+    except OSError:
+        return
+    if info.st_uid not in (os.getuid(), 0):
+        raise InvalidInput(
+            f"refusing {path}: it belongs to another user (uid {info.st_uid}); a config file "
+            "chooses the database and the safety guards, so only you or root may own it"
+        )
+    if info.st_mode & 0o002:
+        raise InvalidInput(
+            f"refusing {path}: everyone can write to it (chmod o-w {path} to accept it)"
+        )
 
 
 def _load_file(path: Path) -> Any:

@@ -5,7 +5,6 @@ Used by the `config` tasks and `db.check`. Secrets are masked unless the caller 
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -15,17 +14,12 @@ from typing import TYPE_CHECKING, Any, get_args
 from pydantic import BaseModel, SecretStr
 from pydantic_settings import EnvSettingsSource
 
+from backend.app.core.dotenv import closest, read_dotenv
 from backend.app.core.durations import format_duration
 from backend.app.core.profiles import profile_values
 from backend.app.core.redaction import MASK, is_secret_name, mask_url
-from backend.app.core.settings import (
-    CLI_SWITCHES,
-    ENV_NESTED_DELIMITER,
-    ENV_PREFIX,
-    INSECURE_DEFAULT_SECRET_KEY,
-    ProjectDotEnvSource,
-    Settings,
-)
+from backend.app.core.settings import ENV_NESTED_DELIMITER, INSECURE_DEFAULT_SECRET_KEY, Settings
+from backend.app.core.switches import ENV_PREFIX, SWITCH_NAMES
 
 if TYPE_CHECKING:
     from backend.app.core.config import AppConfig
@@ -101,7 +95,7 @@ def describe(
         ("explicit flag", app.overrides),
         ("environment", EnvSettingsSource(Settings)()),
         (f"invoke profile {app.profile.name}", profile_values(app.app, app.profile.name)),
-        (".env", ProjectDotEnvSource(Settings, env_file=app.root / ".env")()),
+        (".env", read_dotenv(app.root / ".env", Settings).values),
     ]
     upper_env = {name.upper(): name for name in env}
     described = []
@@ -134,16 +128,17 @@ def as_tree(values: list[SettingValue]) -> dict[str, Any]:
 def unknown_environment(environ: Mapping[str, str] | None = None) -> list[str]:
     """Warnings for APP_* variables that match no setting and no switch (typos)."""
     env = os.environ if environ is None else environ
-    known = {name for path in leaf_paths() for name in env_names(path)} | CLI_SWITCHES
-    warnings = []
-    for name in sorted(env):
-        upper = name.upper()
-        if not upper.startswith(ENV_PREFIX) or upper in known:
-            continue
-        close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.75)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        warnings.append(f"{name} is set but is not a setting; it is ignored{hint}")
-    return warnings
+    known = {name for path in leaf_paths() for name in env_names(path)} | SWITCH_NAMES
+    return [
+        f"{name} is set but is not a setting; it is ignored{closest(name, sorted(known))}"
+        for name in sorted(env)
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known
+    ]
+
+
+def dotenv_notes(app: AppConfig) -> list[str]:
+    """Lines of .env that were ignored because they tried to lower a safety guard."""
+    return list(read_dotenv(app.root / ".env", Settings).ignored)
 
 
 def secrets_in_profile(app: AppConfig) -> list[str]:

@@ -28,25 +28,20 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
-    DotEnvSettingsSource,
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
 )
 
+from backend.app.core.dotenv import read_dotenv
 from backend.app.core.durations import MAX_DURATION, format_duration, parse_duration
 from backend.app.core.redaction import mask_url
+from backend.app.core.switches import ENV_PREFIX
 from backend.app.errors import InvalidInput
 
-ENV_PREFIX = "APP_"
 ENV_NESTED_DELIMITER = "__"
 INSECURE_DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105
-# Per-invocation switches that share the prefix but are not settings (never read from .env).
-CLI_SWITCHES = frozenset(
-    ENV_PREFIX + name
-    for name in ("PROFILE", "OUTPUT", "ASSUME_YES", "ALLOW_DESTRUCTIVE", "ACTOR", "DEBUG", "ROOT")
-)
 
 
 def _to_timedelta(value: Any) -> Any:
@@ -134,6 +129,9 @@ class Settings(BaseSettings):
     )
     database_connect_timeout: float = Field(10.0, gt=0, le=600)
     database_busy_timeout_ms: int = Field(5_000, ge=0, le=600_000)
+    # asyncpg's statement cache: off by default, so a plain URL works behind a pooler in
+    # transaction mode (PgBouncer); turn it on for a deployment that connects directly.
+    database_statement_cache: bool = False
     secret_key: SecretStr = SecretStr(INSECURE_DEFAULT_SECRET_KEY)
     admin_email: str | None = None
     admin_password: SecretStr | None = None
@@ -184,35 +182,23 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        profile = InvokeProfileSource(settings_cls, init_kwargs=_PROFILE_VALUES.get() or {})
-        env_file = (
-            dotenv_settings.env_file if isinstance(dotenv_settings, DotEnvSettingsSource) else None
-        )
-        return init_settings, env_settings, profile, ProjectDotEnvSource(settings_cls, env_file)
+        layers = _LAYERS.get() or ({}, {})
+        profile = InvokeProfileSource(settings_cls, init_kwargs=layers[0])
+        dotenv = ProjectDotEnvSource(settings_cls, init_kwargs=layers[1])
+        return init_settings, env_settings, profile, dotenv
 
 
 class InvokeProfileSource(InitSettingsSource):
     """The active invoke profile's settings, ranked between the environment and ``.env``."""
 
 
-class ProjectDotEnvSource(DotEnvSettingsSource):
-    """``.env`` in the project root, reading only its ``APP_*`` lines that are settings.
-
-    The file is often shared with other tools (docker compose, ...), whose lines are not ours,
-    and the CLI switches are read from the process environment only. A misspelt ``APP_*``
-    setting still fails as an unknown setting.
-    """
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return {
-            name: value
-            for name, value in super()._load_env_vars().items()
-            if name.upper().startswith(ENV_PREFIX) and name.upper() not in CLI_SWITCHES
-        }
+class ProjectDotEnvSource(InitSettingsSource):
+    """``.env`` in the project root, as read by ``core.dotenv`` (its ``APP_*`` settings only)."""
 
 
-_PROFILE_VALUES: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
-    "profile_values", default=None
+# The profile's values and .env's, for the sources of the Settings being built.
+_LAYERS: contextvars.ContextVar[tuple[dict[str, Any], dict[str, Any]] | None] = (
+    contextvars.ContextVar("settings_layers", default=None)
 )
 
 
@@ -224,18 +210,16 @@ def build_settings(
     env_file: Path | None = None,
 ) -> Settings:
     """Build Settings from every layer; any invalid value is an InvalidInput naming the setting."""
-    token = _PROFILE_VALUES.set(dict(profile_values))
+    dotenv = read_dotenv(env_file if env_file is not None else root / ".env", Settings)
+    token = _LAYERS.set((dict(profile_values), dotenv.values))
     try:
-        settings = Settings(
-            _env_file=env_file if env_file is not None else root / ".env",
-            **dict(overrides or {}),
-        )
+        settings = Settings(**dict(overrides or {}))
     except ValidationError as exc:
         raise InvalidInput(describe_validation_error(exc)) from None
     except SettingsError as exc:
         raise InvalidInput(describe_settings_error(exc)) from None
     finally:
-        _PROFILE_VALUES.reset(token)
+        _LAYERS.reset(token)
     return resolve_paths(settings, root)
 
 

@@ -5,10 +5,9 @@ from backend.app.models.audit import AuditEvent
 from backend.app.models.base import Base, UTCDateTime, utcnow
 from backend.app.models.meta import AppMeta
 from backend.app.models.service_account import ServiceAccount
-from backend.app.models.user import ROLES, User
+from backend.app.models.user import User
 
 __all__ = [
-    "ROLES",
     "ApiKey",
     "AppMeta",
     "AuditEvent",

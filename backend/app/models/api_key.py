@@ -16,6 +16,7 @@ class ApiKey(Base):
         CheckConstraint(
             "(user_id IS NULL) <> (service_account_id IS NULL)", name="exactly_one_owner"
         ),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -13,6 +13,7 @@ class AuditEvent(Base):
     """One mutating command: who did what to which thing. Never holds a secret."""
 
     __tablename__ = "audit_events"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it once)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -12,6 +12,7 @@ class ServiceAccount(Base):
     """A non-human principal (CI, another service) that owns API keys. ``name`` is a slug."""
 
     __tablename__ = "service_accounts"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (SQLAlchemy reads it once)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)

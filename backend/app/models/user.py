@@ -7,14 +7,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.app.models.base import Base, BigId, UTCDateTime, utcnow
 
-ROLES = ("admin", "member")
-
 
 class User(Base):
     """A person who can log in. ``email`` is stored normalised (lower case): unique as stored."""
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'member')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'member')", name="role"),
+        # SQLite would otherwise reuse the id of the last row deleted (see migration 0003).
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)

@@ -3,21 +3,31 @@ from __future__ import annotations
 from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.app.domain import AccountName
 from backend.app.models import ServiceAccount
 from backend.app.repositories import RowSelect
 
 
-async def get_by_name(
-    session: AsyncSession, *, name: str, for_update: bool = False
-) -> ServiceAccount | None:
-    query = select(ServiceAccount).where(ServiceAccount.name == name)
-    if for_update:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
+class AccountRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
+    async def get_by_name(
+        self, name: AccountName, *, for_update: bool = False
+    ) -> ServiceAccount | None:
+        query = select(ServiceAccount).where(ServiceAccount.name == name)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
 
-def add(session: AsyncSession, account: ServiceAccount) -> None:
-    session.add(account)
+    async def get(self, account_id: int) -> ServiceAccount | None:
+        return await self.session.get(ServiceAccount, account_id)
+
+    def add(self, account: ServiceAccount) -> None:
+        self.session.add(account)
+
+    async def delete(self, account: ServiceAccount) -> None:
+        await self.session.delete(account)
 
 
 def list_query(*, include_inactive: bool = False) -> RowSelect:

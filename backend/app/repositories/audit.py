@@ -7,8 +7,12 @@ from backend.app.models import AuditEvent
 from backend.app.repositories import RowSelect
 
 
-def add(session: AsyncSession, event: AuditEvent) -> None:
-    session.add(event)
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, event: AuditEvent) -> None:
+        self.session.add(event)
 
 
 def list_query(

@@ -3,9 +3,10 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Update, bindparam, case, func, select, update
+from sqlalchemy import ColumnElement, Update, bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.app.domain import OwnerKind
 from backend.app.models import ApiKey, ServiceAccount, User
 from backend.app.repositories import RowSelect
 
@@ -15,37 +16,53 @@ def is_live(now: datetime) -> ColumnElement[bool]:
     return ApiKey.revoked_at.is_(None) & (ApiKey.expires_at.is_(None) | (ApiKey.expires_at > now))
 
 
-async def count_live(
-    session: AsyncSession,
-    *,
-    now: datetime,
-    user_id: int | None = None,
-    account_id: int | None = None,
-) -> int:
-    owner = (
-        ApiKey.user_id == user_id
-        if user_id is not None
-        else (ApiKey.service_account_id == account_id)
-    )
-    query = select(func.count()).select_from(ApiKey).where(owner, is_live(now))
-    return int((await session.execute(query)).scalar_one())
+def owned_by(kind: OwnerKind, owner_id: int) -> ColumnElement[bool]:
+    column = ApiKey.user_id if kind is OwnerKind.USER else ApiKey.service_account_id
+    return column == owner_id
 
 
-async def get(session: AsyncSession, *, key_id: int, for_update: bool = False) -> ApiKey | None:
-    query = select(ApiKey).where(ApiKey.id == key_id)
-    if for_update:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
+class KeyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
+    async def get(self, key_id: int, *, for_update: bool = False) -> ApiKey | None:
+        query = select(ApiKey).where(ApiKey.id == key_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
 
-def add(session: AsyncSession, key: ApiKey) -> None:
-    session.add(key)
+    def add(self, key: ApiKey) -> None:
+        self.session.add(key)
 
+    async def flush(self) -> None:
+        await self.session.flush()
 
-async def get_successor(session: AsyncSession, *, key_id: int) -> int | None:
-    """The key that replaced ``key_id`` through a rotation, if any."""
-    query = select(ApiKey.id).where(ApiKey.rotated_from_id == key_id).limit(1)
-    return (await session.execute(query)).scalar_one_or_none()
+    async def get_successor(self, key_id: int) -> int | None:
+        """The key that replaced ``key_id`` through a rotation, if any."""
+        query = select(ApiKey.id).where(ApiKey.rotated_from_id == key_id).limit(1)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def count_live(self, *, kind: OwnerKind, owner_id: int, now: datetime) -> int:
+        query = select(func.count()).select_from(ApiKey).where(owned_by(kind, owner_id))
+        return int((await self.session.execute(query.where(is_live(now)))).scalar_one())
+
+    async def delete_owned_by(self, *, kind: OwnerKind, owner_id: int) -> int:
+        """Delete an owner's keys; keys rotated from them forget where they came from.
+
+        The foreign keys would do both (CASCADE, SET NULL), but not while they are off, as
+        they are for a dry run on SQLite: spelled out, the result is the same either way.
+        """
+        owned = select(ApiKey.id).where(owned_by(kind, owner_id)).scalar_subquery()
+        await self.session.execute(
+            update(ApiKey).where(ApiKey.rotated_from_id.in_(owned)).values(rotated_from_id=None)
+        )
+        removed = await self.session.execute(delete(ApiKey).where(owned_by(kind, owner_id)))
+        return int(getattr(removed, "rowcount", 0) or 0)
+
+    async def touch(self, *, key_id: int, now: datetime, stale_before: datetime) -> None:
+        await self.session.execute(
+            touch_statement(), {"key_id": key_id, "now": now, "stale_before": stale_before}
+        )
 
 
 @functools.cache
@@ -55,6 +72,7 @@ def lookup_query() -> RowSelect:
         select(
             ApiKey.id,
             ApiKey.digest,
+            ApiKey.display_prefix,
             ApiKey.scopes,
             ApiKey.expires_at,
             ApiKey.revoked_at,
@@ -89,8 +107,7 @@ def touch_statement() -> Update:
 def list_query(
     *,
     now: datetime,
-    user_id: int | None = None,
-    account_id: int | None = None,
+    owner: tuple[OwnerKind, int] | None = None,
     include_all: bool = False,
 ) -> RowSelect:
     query = (
@@ -112,10 +129,8 @@ def list_query(
         .outerjoin(ServiceAccount, ServiceAccount.id == ApiKey.service_account_id)
         .order_by(ApiKey.id)
     )
-    if user_id is not None:
-        query = query.where(ApiKey.user_id == user_id)
-    if account_id is not None:
-        query = query.where(ApiKey.service_account_id == account_id)
+    if owner is not None:
+        query = query.where(owned_by(*owner))
     if not include_all:
         query = query.where(is_live(now))
     return query

@@ -1,40 +1,56 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.app.domain import Email, Role
 from backend.app.models import User
 from backend.app.repositories import RowSelect
 from backend.app.repositories.text import contains
 
 
-async def get_by_email(
-    session: AsyncSession, *, email: str, for_update: bool = False
-) -> User | None:
-    query = select(User).where(User.email == email)
-    if for_update:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
+    async def get_by_email(self, email: Email, *, for_update: bool = False) -> User | None:
+        query = select(User).where(User.email == email)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
 
-def add(session: AsyncSession, user: User) -> None:
-    session.add(user)
+    async def get(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
 
+    def add(self, user: User) -> None:
+        self.session.add(user)
 
-async def count_active_admins(session: AsyncSession, *, excluding: int | None = None) -> int:
-    """Active admins other than ``excluding``; the rows are locked so two demotions serialise."""
-    query = select(User.id).where(User.role == "admin", User.is_active.is_(true()))
-    if excluding is not None:
-        query = query.where(User.id != excluding)
-    ids = (await session.execute(query.with_for_update())).scalars().all()
-    return len(ids)
+    async def delete(self, user: User) -> None:
+        await self.session.delete(user)
+
+    async def count_active_admins(self, *, excluding: int | None = None) -> int:
+        """Active admins other than ``excluding``; the rows are locked so two demotions
+        serialise."""
+        query = select(User.id).where(User.role == Role.ADMIN, User.is_active.is_(true()))
+        if excluding is not None:
+            query = query.where(User.id != excluding)
+        ids = (await self.session.execute(query.with_for_update())).scalars().all()
+        return len(ids)
+
+    async def count(self) -> int:
+        return int(
+            (await self.session.execute(select(func.count()).select_from(User))).scalar_one()
+        )
 
 
 def list_query(
     *,
-    role: str | None = None,
+    role: Role | None = None,
     active: bool | None = None,
     search: str | None = None,
+    no_login_since: datetime | None = None,
     limit: int | None = None,
 ) -> RowSelect:
     """Plain rows (not ORM objects) in id order: cheap to stream by the hundred thousand."""
@@ -53,10 +69,8 @@ def list_query(
         query = query.where(User.is_active.is_(true() if active else false()))
     if search:
         query = query.where(or_(contains(User.email, search), contains(User.name, search)))
+    if no_login_since is not None:
+        query = query.where(User.last_login_at.is_(None) | (User.last_login_at < no_login_since))
     if limit is not None:
         query = query.limit(limit)
     return query
-
-
-async def count(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(User))).scalar_one())

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-from backend.app.core.settings import Settings
-from backend.app.errors import Refused
+from typing import TYPE_CHECKING
+
+from backend.app.errors import ConfirmationRequired, Refused
+
+if TYPE_CHECKING:
+    from backend.app.core.settings import Settings
+    from backend.app.repositories.schema import Stamp
+
+ALLOW_DESTRUCTIVE = "APP_ALLOW_DESTRUCTIVE=1"
 
 
-def require_confirmation(settings: Settings, *, confirmed: bool, action: str) -> None:
-    """Refuse a destructive action without --yes, unless the profile turned confirmation off."""
-    if settings.confirm_destructive and not confirmed:
-        raise Refused(f"{action} is destructive: pass --yes (or set APP_ASSUME_YES=1) to confirm")
+def confirmation_needed(settings: Settings) -> bool:
+    """A protected profile always asks, whatever its confirm_destructive says."""
+    return settings.confirm_destructive or settings.protected
 
 
-def require_unprotected(
-    stamp: tuple[str, bool] | None, *, allow_destructive: bool, action: str
-) -> None:
+def require_confirmation(settings: Settings, *, confirmed: bool, what: str) -> None:
+    """Refuse a destructive action that was not confirmed, unless the profile does not ask."""
+    if confirmation_needed(settings) and not confirmed:
+        raise ConfirmationRequired(f"{what} is destructive and was not confirmed")
+
+
+def require_unprotected(stamp: Stamp | None, *, allow_destructive: bool, what: str) -> None:
     """Refuse to destroy a database stamped with a protected profile, whatever profile is active."""
-    if stamp is None or not stamp[1] or allow_destructive:
+    if stamp is None or not stamp.protected or allow_destructive:
         return
     raise Refused(
-        f"{action} refused: the database was migrated under the protected profile {stamp[0]!r}; "
-        "--yes is not enough, set APP_ALLOW_DESTRUCTIVE=1 as well if you really mean it"
+        f"{what} refused: the database was migrated under the protected profile "
+        f"{stamp.profile!r}; confirming is not enough, set {ALLOW_DESTRUCTIVE} as well if you "
+        "really mean it"
     )

@@ -1,0 +1,110 @@
+"""Two things invoke's command line gets wrong for us, put right for `inv` and `backendctl`:
+
+- ``TASK --help`` (or ``-h``) right after a task prints that task's help, even for a task that
+  takes a positional argument (invoke would take ``--help`` as the argument's value);
+- a mistyped task or flag is one ``error:`` line naming the closest task or flag, exit 2
+  (invoke says ``No idea what 'users.lst' is!`` and exits 1).
+
+``backendctl`` gets them by overriding its Program's methods; for ``inv``, whose Program is
+invoke's own, ``tasks.py`` calls :func:`install` before invoke parses the tasks, which wraps
+the same two methods of invoke's Program class. Both are public methods of ``invoke.Program``;
+``tests/cli/test_parsing.py`` fails loudly if invoke changes how they are called.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import itertools
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from invoke.exceptions import Exit, ParseError
+
+INVALID_INPUT = 2
+HELP_FLAGS = ("--help", "-h")
+
+
+def help_target(argv: Sequence[str], task_names: Sequence[str]) -> str | None:
+    """The task whose help was asked for by ``TASK --help``, if any."""
+    for token, following in itertools.pairwise(argv):
+        if token in task_names and following in HELP_FLAGS:
+            return token
+    return None
+
+
+def task_names(collection: Any) -> list[str]:
+    names: list[str] = []
+    for name, aliases in collection.task_names.items():
+        names += [name, *aliases]
+    return names
+
+
+def explain(error: ParseError, names: Sequence[str]) -> Exit:
+    """invoke's parse error as our one line, with the closest task or flag when we can tell."""
+    message = str(error)
+    unknown = re.fullmatch(r"No idea what '(.*)' is!", message)
+    if unknown is not None:
+        token = unknown.group(1)
+        context = error.context
+        if token.startswith("-") and context is not None and getattr(context, "name", None):
+            flags = [f for f in context.flags if f.startswith("--")]
+            line = f"unknown flag {token!r} for {context.name}{_closest(token, flags)}"
+            line += f" (see --help {context.name})"
+        elif token.startswith("-"):
+            line = f"unknown option {token!r} (see --help)"
+        else:
+            line = f"unknown task {token!r}{_closest(token, names)} (see --list)"
+        return Exit(f"error: {line}", code=INVALID_INPUT)
+    missing = re.fullmatch(r"'(.*)' did not receive required positional arguments: (.*)", message)
+    if missing is not None:
+        task, args = missing.groups()
+        wanted = args.replace("'", "").upper()
+        return Exit(f"error: {task} needs {wanted} (see {task} --help)", code=INVALID_INPUT)
+    return Exit(f"error: {message}", code=INVALID_INPUT)
+
+
+def _closest(token: str, candidates: Sequence[str]) -> str:
+    found = difflib.get_close_matches(token, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {found[0]}?)" if found else ""
+
+
+def parse_tasks(program: Any, original: Callable[[Any], None]) -> None:
+    """Program.parse_tasks, with `TASK --help` and readable parse errors."""
+    names = task_names(program.collection)
+    target = help_target(program.core.unparsed, names)
+    if target is not None:
+        program.parser = program._make_parser()
+        program.args.help.value = target
+        program.tasks = []
+        return
+    try:
+        original(program)
+    except ParseError as error:
+        raise explain(error, names) from None
+
+
+def parse_cleanup(program: Any, original: Callable[[Any], None]) -> None:
+    """Program.parse_cleanup (``--help UNKNOWN`` is checked there), with readable errors."""
+    try:
+        original(program)
+    except ParseError as error:
+        raise explain(error, task_names(program.collection)) from None
+
+
+def install() -> None:
+    """Give invoke's own Program (the `inv` command) the same behaviour; idempotent."""
+    from invoke.program import Program
+
+    for name, wrapper in (("parse_tasks", parse_tasks), ("parse_cleanup", parse_cleanup)):
+        method = getattr(Program, name)
+        if getattr(method, "_backend_wrapped", False):
+            continue
+
+        @functools.wraps(method)
+        def wrapped(self: Any, _wrapper: Any = wrapper, _method: Any = method) -> None:
+            _wrapper(self, _method)
+
+        wrapped._backend_wrapped = True  # type: ignore[attr-defined]
+        setattr(Program, name, wrapped)
