@@ -14,9 +14,11 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.fixtures.services import migrate
 from tests.support import Cli, Db
 
 PG_ENV = "BACKEND_TEST_POSTGRES_URL"
@@ -47,6 +49,18 @@ async def _pg_admin(url: str, *statements: str) -> None:
             await conn.execute(statement)
     finally:
         await conn.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Skipped PostgreSQL tests, counted, with their reason once (not one line per test)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.write_line(f"SKIPPED {count} tests: {reason}")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -81,20 +95,11 @@ def pg_server() -> str:
     return url
 
 
-def _migrate(url: str, root: Path) -> None:
-    from backend.app.core.config import load_app_config
-    from backend.app.core.profiles import package_defaults
-    from backend.app.services import schema
-
-    app = load_app_config(app=package_defaults(), root=root, overrides={"database_url": url})
-    asyncio.run(schema.upgrade(app))
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("sqlite-template")
     path = folder / "template.sqlite"
-    _migrate(f"sqlite+aiosqlite:///{path}", folder)
+    migrate(f"sqlite+aiosqlite:///{path}", folder)
     return path
 
 
@@ -102,7 +107,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pg_template(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     name = f"bt_tpl_{uuid.uuid4().hex[:10]}"
     asyncio.run(_pg_admin(pg_server, f'CREATE DATABASE "{name}"'))
-    _migrate(_with_database(pg_server, name), tmp_path_factory.mktemp("pg-template"))
+    migrate(_with_database(pg_server, name), tmp_path_factory.mktemp("pg-template"))
     yield name
     asyncio.run(_pg_admin(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

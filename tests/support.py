@@ -80,6 +80,12 @@ class Db:
     kind: str
     url: str
 
+    @property
+    def path(self) -> str:
+        """The SQLite file (for SQLite databases only)."""
+        assert self.kind == "sqlite"
+        return self.url.split(":///", 1)[1]
+
     def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         return asyncio.run(self._rows(sql, params))
 

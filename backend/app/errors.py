@@ -160,6 +160,7 @@ class Unexpected(AppError):
     """Anything else, described by its type and its first line (exit 1)."""
 
     exit_code = UNEXPECTED
+    hint = "debug"
 
     @classmethod
     def of(cls, error: BaseException) -> Unexpected:
@@ -192,6 +193,6 @@ def exit_status(
     line = mapped.render(name)
     advice = (hints or {}).get(mapped.hint or "")
     if advice:
-        line = f"{line}; {advice}"
+        line += (" " if advice.startswith("(") else "; ") + advice
     line = " ".join(redact(line).split())
     return mapped.exit_code, line if len(line) <= 500 else line[:497] + "..."

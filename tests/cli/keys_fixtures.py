@@ -93,14 +93,15 @@ def verify(cli: Cli, key: str, *, expect: int = 0) -> Result:
 
 
 def rejection(cli: Cli, key: str) -> str:
-    """The reason ``keys.verify`` gives for a well-formed key it rejects (exit 3)."""
-    result = verify(cli, key, expect=3)
+    """The reason ``keys.verify`` gives for a well-formed key it rejects (exit 3), which it
+    says on stderr and in the JSON object it prints all the same."""
+    result = cli("keys.verify", "--json", stdin=key + "\n", expect=3)
     assert len(result.error_lines) == 1, str(result)
-    assert result.stdout == "", str(result)
-    line = result.error_lines[0]
-    prefix = "error: API key rejected: "
-    assert line.startswith(prefix), line
-    return line[len(prefix) :]
+    shown = result.json
+    assert shown["valid"] is False, str(result)
+    assert result.error_lines[0].startswith(f"error: API key rejected ({shown['reason']}): ")
+    assert key not in result.stdout + result.stderr
+    return str(shown["reason"])
 
 
 # -- timestamps, read and written directly -------------------------------------------------------
@@ -117,15 +118,15 @@ def key_time(db: Db, key_id: int, column: str) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def set_key_time(db: Db, key_id: int, column: str, when: datetime) -> None:
+def set_key_time(db: Db, key_id: int, column: str, when: datetime | None) -> None:
     """Move a timestamp of one key with raw SQL, in the format the app stores it in."""
     value: Any = when
-    if db.kind == "sqlite":
+    if db.kind == "sqlite" and when is not None:
         value = (
             when.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
         )
     db.rows(f"UPDATE api_keys SET {column} = :value WHERE id = :id", value=value, id=key_id)
-    assert key_time(db, key_id, column) == when.astimezone(UTC)
+    assert key_time(db, key_id, column) == (None if when is None else when.astimezone(UTC))
 
 
 def audit_rows(db: Db) -> list[tuple[Any, ...]]:

@@ -142,13 +142,14 @@ def test_each_task_of_a_chain_gets_its_own_event_loop_and_engine(cli: Cli, cli_d
 
 
 @ONLY_SQLITE
-def test_app_output_json_prints_json_and_keeps_the_human_notes_off_stderr(
+def test_app_output_json_prints_json_and_keeps_only_the_banner_on_stderr(
     cli: Cli, cli_db: Db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APP_OUTPUT", "json")
     result = cli("db.current")
     assert result.json["at_head"] is True
-    assert result.stderr == ""
+    # CI logs are where knowing the profile and the database matters most.
+    assert result.stderr.splitlines() == [f"profile dev · database {cli_db.path}"]
 
 
 @ONLY_SQLITE

@@ -45,12 +45,17 @@ def test_inv_reports_a_misshaped_app_section_in_one_line(
     assert [line for line in err.splitlines() if line.startswith("error: ")] == err.splitlines()
 
 
-def test_inv_without_an_app_section_uses_the_shipped_profiles(
-    checkout_copy: Path, capsys: pytest.CaptureFixture[str]
+def test_inv_without_an_app_section_uses_the_shipped_profiles_which_name_no_database(
+    checkout_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (checkout_copy / "invoke.yaml").write_text("tasks:\n  dedupe: false\n")
     code, out, err = run_inv(checkout_copy, capsys, "profile", "test", "db.current", "--json")
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == (
+        "error: no database is configured: set APP_DATABASE_URL, or database_url in the profile"
+    )
+    monkeypatch.setenv("APP_DATABASE_URL", "sqlite:///var/elsewhere.sqlite")
+    code, out, err = run_inv(checkout_copy, capsys, "profile", "test", "db.current", "--json")
     assert code == 0, err
-    assert "profile test" not in err  # JSON mode: no human notes
     assert '"exists":false' in out
     assert not (checkout_copy / "var").exists()  # db.current never creates the database

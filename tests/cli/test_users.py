@@ -200,7 +200,7 @@ def test_create_with_an_invalid_email_is_invalid_input(cli: Cli, cli_db: Db) -> 
         (["--password-env", "NOT A NAME"], "NAME of an environment variable"),
         (["--password-env", "SHORT_PW"], "shorter than 12"),
         (["--password-env", "BLANK_PW"], "password"),
-        (["--password-stdin"], "shorter than 12"),
+        (["--password-stdin"], "there was no password on standard input"),
     ],
 )
 def test_create_with_a_bad_role_or_password_source_is_invalid_input(

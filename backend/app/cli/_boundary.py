@@ -34,6 +34,7 @@ def hints() -> dict[str, str]:
         "upgrade_schema": f"run `{prog} db.upgrade` first",
         "downgrade": f"use `{prog} db.downgrade --revision ...` to go back",
         "revision": f"write a migration with `{prog} db.revision --autogenerate`",
+        "debug": "(set APP_DEBUG=1 for a traceback)",
     }
 
 
@@ -59,8 +60,6 @@ def failure(error: BaseException, *, secrets: Iterable[str] = (), where: str = "
         hints=hints(),
         redact=lambda text: redact_text(text, known),
     )
-    if code == 1:
-        line += " (set APP_DEBUG=1 for a traceback)"
     return Exit(f"error: {line}", code=code)
 
 

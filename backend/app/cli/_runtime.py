@@ -299,6 +299,8 @@ def run_task(
     except (Exception, KeyboardInterrupt) as error:
         if isinstance(error, Exit):
             raise
+        if debug and not isinstance(error, AppError | KeyboardInterrupt):
+            raise  # out of the program, Python prints the traceback and exits 1
         if debug:
             traceback.print_exc()
         raise failure(error, secrets=rt.secrets(), where=rt.where()) from None
@@ -312,9 +314,9 @@ def run_task(
 async def _main(
     rt: Runtime, body: TaskBody, args: tuple[Any, ...], kwargs: dict[str, Any], *, announce: bool
 ) -> None:
-    rt.warn_about_environment()
     if announce:
         rt.announce()
+    rt.warn_about_environment()
     await body(rt, *args, **kwargs)
 
 

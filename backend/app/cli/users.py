@@ -27,7 +27,6 @@ USER_COLUMNS = [
     ("role", "ROLE"),
     ("active", "ACTIVE"),
     ("created_at", "CREATED"),
-    ("last_login_at", "LAST LOGIN"),
 ]
 
 
@@ -254,6 +253,7 @@ async def seed_admin(
         email=address,
         password=password.value if password else None,
         source=password.source if password else None,
+        details={"via": "users.seed-admin"},
     )
     for warning in result.warnings:
         rt.out.warn(warning)

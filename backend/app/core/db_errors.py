@@ -81,7 +81,12 @@ def _classify_integrity(orig: BaseException | None) -> AppError:
         return AlreadyExists("it already exists (created by another command meanwhile)")
     if state == "23503" or "foreign key constraint failed" in message:
         return NotFound("a record this change refers to no longer exists (deleted meanwhile)")
-    return Conflict("the change breaks a rule of the database and was rolled back")
+    # The first line names the rule (a check constraint, a trigger's refusal), never a value.
+    rule = str(orig).strip().splitlines()[0] if orig is not None and str(orig).strip() else ""
+    return Conflict(
+        "the change breaks a rule of the database and was rolled back"
+        + (f" ({rule})" if rule else "")
+    )
 
 
 def is_unique_violation(error: exc.IntegrityError) -> bool:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from backend.app.errors import AlreadyPast, MigrationFailed, Refused
+from backend.app.errors import AlreadyPast, AppError, MigrationFailed
 from backend.app.migrations.alembic_glue import alembic_config, alembic_errors, script_directory
 from backend.app.repositories import schema
 from backend.app.repositories.schema import Stamp
@@ -158,7 +158,7 @@ def _migrate(
     try:
         with alembic_errors():
             work()
-    except (Refused, AlreadyPast):
+    except AppError:
         raise
     except Exception as error:
         if _is_connection_problem(error):

@@ -132,6 +132,7 @@ async def seed_admin(
     email: Email | None = None,
     password: str | HashedPassword | None = None,
     source: str | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> SeedResult:
     """Make sure the admin exists. An existing user is never changed, only reported on.
 
@@ -140,7 +141,9 @@ async def seed_admin(
     """
     if email is None:
         if not ctx.settings.admin_email:
-            raise InvalidInput("no admin email is configured (admin_email)", field="email")
+            raise InvalidInput(
+                "no admin email: give {field}, or set admin_email (APP_ADMIN_EMAIL)", field="email"
+            )
         email = Email.parse(ctx.settings.admin_email)
     existing = await find_user(ctx, email=email)
     if existing is not None:
@@ -148,7 +151,7 @@ async def seed_admin(
     generated = None
     if password is None:
         if ctx.settings.admin_password is not None:
-            password, source = ctx.settings.admin_password.get_secret_value(), "admin_password"
+            password, source = ctx.settings.admin_password.get_secret_value(), "APP_ADMIN_PASSWORD"
         else:
             password = generated = ctx.passwords.generate()
             source = "random"
@@ -158,7 +161,7 @@ async def seed_admin(
         password=password,
         role=Role.ADMIN,
         if_not_exists=True,
-        details={"via": "seed-admin", "password_source": source},
+        details={**(details or {}), "password_source": source},
     )
     if not change.changed:  # another process created it a moment ago
         return SeedResult(change.value, created=False, warnings=_admin_warnings(change.value))
