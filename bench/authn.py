@@ -51,7 +51,7 @@ def _count_updates(size: Size) -> None:
         if statement.lstrip().upper().startswith("UPDATE"):
             size.updates += 1
 
-    event.listen(size.ctx.db.engine.sync_engine, "before_cursor_execute", before)
+    event.listen(size.ctx.database.engine().sync_engine, "before_cursor_execute", before)
 
 
 async def _forget_last_use(ctx: ServiceContext) -> None:
@@ -59,8 +59,10 @@ async def _forget_last_use(ctx: ServiceContext) -> None:
 
     from backend.app.models import ApiKey
 
-    async with ctx.db.transaction() as session:
-        await session.execute(
+    from backend.app.services.uow import uow
+
+    async with uow(ctx) as u:
+        await u.session.execute(
             update(ApiKey).where(ApiKey.last_used_at.is_not(None)).values(last_used_at=None)
         )
 
@@ -70,13 +72,15 @@ async def _recorded(ctx: ServiceContext) -> int:
 
     from backend.app.models import ApiKey
 
-    async with ctx.db.transaction(write=False) as session:
+    from backend.app.services.uow import uow
+
+    async with uow(ctx, write=False) as u:
         query = select(func.count()).where(ApiKey.last_used_at.is_not(None))
-        return int((await session.execute(query)).scalar_one())
+        return int((await u.session.execute(query)).scalar_one())
 
 
 async def _open(bench: Bench, keys: int, database: Path) -> Size:
-    from backend.app.core.db import Database
+    from backend.app.core.database import Database
     from backend.app.services.context import ServiceContext
 
     settings = settings_for(bench, database)
@@ -90,7 +94,7 @@ async def _open(bench: Bench, keys: int, database: Path) -> Size:
 
 
 async def _verify(size: Size, count: int) -> float:
-    from backend.app.services.keys import authenticate
+    from backend.app.services.authn import authenticate
 
     sample = size.sample
     start = time.perf_counter()
@@ -111,7 +115,7 @@ async def _measure(bench: Bench, databases: dict[int, Path], rounds: int) -> lis
                 size.rates.append(CHUNK / await _verify(size, CHUNK))
     finally:
         for size in sizes:
-            await size.ctx.db.dispose()
+            await size.ctx.database.finish()
     return sizes
 
 

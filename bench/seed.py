@@ -220,16 +220,17 @@ def fresh_copy(bench: Bench, name: str) -> Path:
 
 
 async def _seed(bench: Bench, database: Path, *, users: int, keys: int) -> None:
-    from backend.app.core.db import create_engine
+    from backend.app.core.database import Database
 
     settings = settings_for(bench, database)
-    engine = create_engine(settings)
+    db = Database(settings)
     try:
+        engine = db.engine()
         await insert_users(engine, users)
         if keys:
             await insert_keys(engine, keys, owners=users, settings=settings)
     finally:
-        await engine.dispose()
+        await db.finish()
 
 
 def seeded(bench: Bench, *, users: int, keys: int = 0) -> Path:
@@ -265,10 +266,11 @@ class SeedTimes:
 
 
 async def _time_core(bench: Bench, database: Path) -> tuple[float, float, Inserts, Inserts]:
-    from backend.app.core.db import create_engine
+    from backend.app.core.database import Database
 
     settings = settings_for(bench, database)
-    engine = create_engine(settings)
+    db = Database(settings)
+    engine = db.engine()
     try:
         start = time.perf_counter()
         users = await insert_users(engine, P6_ROWS)
@@ -276,20 +278,20 @@ async def _time_core(bench: Bench, database: Path) -> tuple[float, float, Insert
         keys = await insert_keys(engine, P6_ROWS, owners=P6_ROWS, settings=settings)
         end = time.perf_counter()
     finally:
-        await engine.dispose()
+        await db.finish()
     return middle - start, end - middle, users, keys
 
 
 async def _time_orm(bench: Bench, database: Path) -> tuple[float, Inserts]:
-    from backend.app.core.db import create_engine
+    from backend.app.core.database import Database
 
-    engine = create_engine(settings_for(bench, database))
+    db = Database(settings_for(bench, database))
     try:
         start = time.perf_counter()
-        seen = await add_users_orm(engine, P6_ROWS)
+        seen = await add_users_orm(db.engine(), P6_ROWS)
         return time.perf_counter() - start, seen
     finally:
-        await engine.dispose()
+        await db.finish()
 
 
 def p6(bench: Bench) -> list[Result]:

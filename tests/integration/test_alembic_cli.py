@@ -3,7 +3,6 @@ in a copy of the checkout: they pick the same database and agree about it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ from backend.app.core.profiles import package_defaults
 from backend.app.services import schema
 from tests.alembic_project import packaged_head
 from tests.conftest import CHECKOUT
+from tests.fixtures.services import on_app, options_of
 from tests.support import Db
 
 pytestmark = pytest.mark.slow
@@ -204,7 +204,7 @@ def test_alembic_downgrade_refuses_a_prod_stamped_database_like_db_downgrade(
     prod = load_app_config(
         app=package_defaults(), root=checkout.root, selected="prod", overrides={"database_url": url}
     )
-    asyncio.run(schema.upgrade(prod))
+    on_app(prod, lambda ctx, cfg: schema.upgrade(ctx, cfg, options_of(prod)))
     db = Db("sqlite", url)
     before = db.dump()
 
@@ -222,4 +222,4 @@ def test_alembic_without_a_database_url_fails_in_one_line(checkout: Checkout) ->
     ran = checkout.run("alembic", "current", expect=None, APP_PROFILE="prod")
     assert ran.code != 0
     assert "Traceback" not in ran.stderr
-    assert "FAILED: database_url is not set for this profile" in ran.stdout
+    assert "FAILED: no database is configured: set APP_DATABASE_URL" in ran.stdout

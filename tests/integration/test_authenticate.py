@@ -16,17 +16,23 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.pool import QueuePool
 
-from backend.app.core.db import Database
-from backend.app.core.keys import MalformedKey, generate_key
+from backend.app.core.database import Database
+from backend.app.core.keys import generate_key
 from backend.app.core.settings import build_settings
+from backend.app.domain import AccountName, Email, OwnerKind, Role
+from backend.app.errors import KeyRejected, MalformedKey
 from backend.app.models import ApiKey, utcnow
-from backend.app.services import accounts, users
+from backend.app.services import accounts, authn, principals, users
 from backend.app.services import keys as service
 from backend.app.services.context import ServiceContext
+from backend.app.services.uow import uow
 from tests.cli import keys_fixtures
 from tests.support import Db
 
 PASSWORD = "a-long-enough-test-password"
+CI = AccountName("ci")
+DEV = Email("dev@example.com")
+MEMBER = Email("member@example.com")
 Contexts = Callable[..., ServiceContext]
 
 keys_pg_url = keys_fixtures.keys_pg_url
@@ -48,31 +54,33 @@ async def contexts(keys_db: Db, tmp_path: Path) -> AsyncIterator[Contexts]:
 
     yield make
     for ctx in made:
-        await ctx.db.dispose()
+        await ctx.database.finish()
 
 
 @pytest.fixture
 async def ctx(contexts: Contexts) -> ServiceContext:
     ctx = contexts()
-    await accounts.create_account(ctx, name="ci")
-    await users.create_user(ctx, email="Dev@Example.com", password=PASSWORD, role="admin")
+    await accounts.create_account(ctx, name=CI)
+    await users.create_user(
+        ctx, email=Email.parse("Dev@Example.com"), password=PASSWORD, role=Role.ADMIN
+    )
     return ctx
 
 
 async def _set(ctx: ServiceContext, key_id: int, **values: Any) -> None:
-    async with ctx.db.transaction() as session:
-        await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(**values))
+    async with uow(ctx) as u:
+        await u.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(**values))
 
 
 async def _key_row(ctx: ServiceContext, key_id: int) -> Mapping[str, Any]:
-    async with ctx.db.connect() as conn:
+    async with ctx.database.connection(write=False) as conn:
         result = await conn.execute(text("SELECT * FROM api_keys WHERE id = :id"), {"id": key_id})
         return dict(result.mappings().one())
 
 
-async def _rejection(ctx: ServiceContext, raw: str) -> service.KeyRejected:
-    with pytest.raises(service.KeyRejected) as caught:
-        await service.authenticate(ctx, raw)
+async def _rejection(ctx: ServiceContext, raw: str) -> KeyRejected:
+    with pytest.raises(KeyRejected) as caught:
+        await authn.authenticate(ctx, raw)
     return caught.value
 
 
@@ -83,14 +91,14 @@ async def test_a_user_key_authenticates_as_the_user_with_role_and_scopes(
     ctx: ServiceContext,
 ) -> None:
     issued = await service.create_key(
-        ctx, user="dev@example.com", scopes=["users:read", "keys:write"], name="laptop"
+        ctx, owner=DEV, scopes=("keys:write", "users:read"), name="laptop"
     )
-    principal = await service.authenticate(ctx, issued.raw)
-    assert principal == service.Principal(
-        kind="user",
+    principal = await authn.authenticate(ctx, issued.raw)
+    assert principal == authn.Principal(
+        kind=OwnerKind.USER,
         id=issued.owner.id,
         name="dev@example.com",
-        role="admin",
+        role=Role.ADMIN,
         key_id=issued.key.id,
         scopes=("keys:write", "users:read"),
     )
@@ -99,8 +107,8 @@ async def test_a_user_key_authenticates_as_the_user_with_role_and_scopes(
 async def test_an_account_key_authenticates_as_the_account_without_a_role(
     ctx: ServiceContext,
 ) -> None:
-    issued = await service.create_key(ctx, account="ci")
-    principal = await service.authenticate(ctx, issued.raw)
+    issued = await service.create_key(ctx, owner=CI)
+    principal = await authn.authenticate(ctx, issued.raw)
     assert (principal.kind, principal.name, principal.role) == ("account", "ci", None)
     assert principal.id == issued.owner.id
     assert principal.key_id == issued.key.id
@@ -108,19 +116,19 @@ async def test_an_account_key_authenticates_as_the_account_without_a_role(
 
 
 async def test_surrounding_whitespace_does_not_stop_a_key(ctx: ServiceContext) -> None:
-    issued = await service.create_key(ctx, account="ci")
-    assert (await service.authenticate(ctx, f" {issued.raw}\n")).key_id == issued.key.id
+    issued = await service.create_key(ctx, owner=CI)
+    assert (await authn.authenticate(ctx, f" {issued.raw}\n")).key_id == issued.key.id
 
 
 async def test_a_key_issued_under_an_old_prefix_keeps_working(
     ctx: ServiceContext, contexts: Contexts
 ) -> None:
-    issued = await service.create_key(ctx, account="ci")
+    issued = await service.create_key(ctx, owner=CI)
     renamed = contexts(api_keys={"prefix": "acme_"})
-    fresh = await service.create_key(renamed, account="ci")
+    fresh = await service.create_key(renamed, owner=CI)
     assert fresh.raw.startswith("acme_")
-    assert (await service.authenticate(renamed, issued.raw)).key_id == issued.key.id
-    assert (await service.authenticate(ctx, fresh.raw)).key_id == fresh.key.id
+    assert (await authn.authenticate(renamed, issued.raw)).key_id == issued.key.id
+    assert (await authn.authenticate(ctx, fresh.raw)).key_id == fresh.key.id
 
 
 # -- rejections ------------------------------------------------------------------------------------
@@ -130,13 +138,13 @@ async def test_every_rejection_has_the_same_message_and_its_own_reason(
     ctx: ServiceContext,
 ) -> None:
     unknown = generate_key("bk_")
-    revoked = await service.create_key(ctx, account="ci")
+    revoked = await service.create_key(ctx, owner=CI)
     await service.revoke_key(ctx, key_id=revoked.key.id)
-    expired = await service.create_key(ctx, account="ci")
+    expired = await service.create_key(ctx, owner=CI)
     await _set(ctx, expired.key.id, expires_at=utcnow() - timedelta(seconds=1))
-    await users.create_user(ctx, email="member@example.com", password=PASSWORD)
-    inactive = await service.create_key(ctx, user="member@example.com")
-    await users.set_active(ctx, email="member@example.com", active=False)
+    await users.create_user(ctx, email=MEMBER, password=PASSWORD)
+    inactive = await service.create_key(ctx, owner=MEMBER)
+    await principals.set_active(ctx, MEMBER, active=False)
 
     rejected = {
         "unknown": await _rejection(ctx, unknown),
@@ -153,33 +161,33 @@ async def test_every_rejection_has_the_same_message_and_its_own_reason(
 
 
 async def test_revocation_wins_over_expiry_and_an_inactive_owner(ctx: ServiceContext) -> None:
-    issued = await service.create_key(ctx, account="ci")
+    issued = await service.create_key(ctx, owner=CI)
     await service.revoke_key(ctx, key_id=issued.key.id)
     await _set(ctx, issued.key.id, expires_at=utcnow() - timedelta(days=1))
-    await accounts.set_active(ctx, name="ci", active=False)
+    await principals.set_active(ctx, CI, active=False)
     assert (await _rejection(ctx, issued.raw)).reason == "revoked"
 
 
 async def test_a_key_whose_expiry_has_just_passed_is_expired(ctx: ServiceContext) -> None:
-    issued = await service.create_key(ctx, account="ci")
+    issued = await service.create_key(ctx, owner=CI)
     await _set(ctx, issued.key.id, expires_at=utcnow())
     assert (await _rejection(ctx, issued.raw)).reason == "expired"
 
 
 async def test_reactivating_the_owner_restores_its_keys(ctx: ServiceContext) -> None:
-    issued = await service.create_key(ctx, account="ci")
-    await accounts.set_active(ctx, name="ci", active=False)
+    issued = await service.create_key(ctx, owner=CI)
+    await principals.set_active(ctx, CI, active=False)
     assert (await _rejection(ctx, issued.raw)).reason == "owner inactive"
-    await accounts.set_active(ctx, name="ci", active=True)
-    assert (await service.authenticate(ctx, issued.raw)).key_id == issued.key.id
+    await principals.set_active(ctx, CI, active=True)
+    assert (await authn.authenticate(ctx, issued.raw)).key_id == issued.key.id
 
 
 async def test_a_malformed_key_raises_malformed_key_not_a_rejection(ctx: ServiceContext) -> None:
-    issued = await service.create_key(ctx, account="ci")
+    issued = await service.create_key(ctx, owner=CI)
     mistyped = issued.raw[:-1] + ("0" if issued.raw[-1] != "0" else "1")
     for raw in (mistyped, issued.raw[:-1], "", "Bearer " + issued.raw):
         with pytest.raises(MalformedKey):
-            await service.authenticate(ctx, raw)
+            await authn.authenticate(ctx, raw)
 
 
 # -- storage ---------------------------------------------------------------------------------------
@@ -188,12 +196,12 @@ async def test_a_malformed_key_raises_malformed_key_not_a_rejection(ctx: Service
 async def test_a_pepper_changes_the_digest_so_keys_do_not_cross_peppers(
     ctx: ServiceContext, contexts: Contexts
 ) -> None:
-    plain_key = await service.create_key(ctx, account="ci")
+    plain_key = await service.create_key(ctx, owner=CI)
     peppered = contexts(api_keys={"pepper": "pepper-one"})
     other = contexts(api_keys={"pepper": "pepper-two"})
-    peppered_key = await service.create_key(peppered, account="ci")
+    peppered_key = await service.create_key(peppered, owner=CI)
 
-    assert (await service.authenticate(peppered, peppered_key.raw)).key_id == peppered_key.key.id
+    assert (await authn.authenticate(peppered, peppered_key.raw)).key_id == peppered_key.key.id
     assert (await _rejection(ctx, peppered_key.raw)).reason == "unknown"
     assert (await _rejection(other, peppered_key.raw)).reason == "unknown"
     assert (await _rejection(peppered, plain_key.raw)).reason == "unknown"
@@ -203,7 +211,7 @@ async def test_a_pepper_changes_the_digest_so_keys_do_not_cross_peppers(
 
 
 async def test_only_the_digest_and_display_prefix_are_stored(ctx: ServiceContext) -> None:
-    issued = await service.create_key(ctx, account="ci", name="deploy")
+    issued = await service.create_key(ctx, owner=CI, name="deploy")
     row = await _key_row(ctx, issued.key.id)
     assert row["display_prefix"] == issued.raw[: len("bk_") + 8]
     assert len(row["digest"]) == 64
@@ -213,22 +221,22 @@ async def test_only_the_digest_and_display_prefix_are_stored(ctx: ServiceContext
 async def test_last_used_at_is_written_on_first_use_and_then_at_most_once_per_window(
     ctx: ServiceContext,
 ) -> None:
-    issued = await service.create_key(ctx, account="ci")
-    await service.authenticate(ctx, issued.raw)
+    issued = await service.create_key(ctx, owner=CI)
+    await authn.authenticate(ctx, issued.raw)
     first = (await _key_row(ctx, issued.key.id))["last_used_at"]
     assert first is not None
-    await service.authenticate(ctx, issued.raw)
+    await authn.authenticate(ctx, issued.raw)
     assert (await _key_row(ctx, issued.key.id))["last_used_at"] == first
 
     await _set(ctx, issued.key.id, last_used_at=utcnow() - timedelta(minutes=6))
-    await service.authenticate(ctx, issued.raw)
+    await authn.authenticate(ctx, issued.raw)
     details = await service.get_key(ctx, key_id=issued.key.id)
     assert details.key.last_used_at is not None
     assert details.key.last_used_at > utcnow() - timedelta(minutes=1)
 
 
 async def test_a_rejected_key_does_not_record_use(ctx: ServiceContext) -> None:
-    issued = await service.create_key(ctx, account="ci")
+    issued = await service.create_key(ctx, owner=CI)
     await service.revoke_key(ctx, key_id=issued.key.id)
     await _rejection(ctx, issued.raw)
     assert (await _key_row(ctx, issued.key.id))["last_used_at"] is None
@@ -250,16 +258,16 @@ async def test_concurrent_authentications_on_one_database_all_succeed_without_le
     ctx: ServiceContext,
 ) -> None:
     """A web app authenticates many requests at once through one Database."""
-    issued = [await service.create_key(ctx, account="ci") for _ in range(3)]
+    issued = [await service.create_key(ctx, owner=CI) for _ in range(3)]
     shared = ServiceContext(ctx.settings, Database(ctx.settings), ctx.actor)
     try:
         principals = await asyncio.wait_for(
-            asyncio.gather(*(service.authenticate(shared, key.raw) for key in issued * 10)),
+            asyncio.gather(*(authn.authenticate(shared, key.raw) for key in issued * 10)),
             timeout=20,
         )
-        pool = shared.db.engine.pool
+        pool = shared.database.engine().pool
         assert isinstance(pool, QueuePool)
         assert pool.checkedout() <= 1  # at most the one long-lived reader
     finally:
-        await shared.db.dispose()
+        await shared.database.finish()
     assert [p.key_id for p in principals] == [key.key.id for key in issued * 10]

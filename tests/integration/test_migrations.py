@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import exc, text
+from sqlalchemy import text
 
 from backend.app.core.config import AppConfig, load_app_config
-from backend.app.core.db import Database
 from backend.app.core.profiles import package_defaults
-from backend.app.errors import MigrationFailed, SchemaNotReady
+from backend.app.errors import MigrationFailed, NotFound, SchemaNotReady
+from backend.app.migrations.runner import MigrationResult
 from backend.app.models import Base
 from backend.app.services import schema
+from backend.app.services.context import ServiceContext
+from backend.app.services.uow import uow
 from tests.alembic_project import ExtraMigrations
+from tests.fixtures.services import on_app, options_of, with_app
 from tests.support import Db
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 OUR_TABLES = set(Base.metadata.tables)
 # Narrow the `backend` fixture of conftest to one engine: for engine-specific behaviour, and
@@ -33,18 +40,23 @@ def app_config(db: Db, root: Path, profile: str = "dev") -> AppConfig:
     )
 
 
-def upgrade(app: AppConfig, revision: str = "head") -> schema.MigrationResult:
-    return asyncio.run(schema.upgrade(app, revision=revision))
+def upgrade(app: AppConfig, revision: str = "head") -> MigrationResult:
+    return on_app(
+        app, lambda ctx, cfg: schema.upgrade(ctx, cfg, options_of(app), revision=revision)
+    )
 
 
-def downgrade(app: AppConfig, revision: str) -> schema.MigrationResult:
-    return asyncio.run(
-        schema.downgrade(app, revision=revision, confirmed=True, allow_destructive=False)
+def downgrade(app: AppConfig, revision: str) -> MigrationResult:
+    return on_app(
+        app,
+        lambda ctx, cfg: schema.downgrade(
+            ctx, cfg, options_of(app), revision=revision, confirmed=True
+        ),
     )
 
 
 def revisions(app: AppConfig) -> tuple[str, ...]:
-    return asyncio.run(schema.current(app)).current
+    return on_app(app, schema.current).current
 
 
 # -- a project with test-only migrations on top of the real ones -----------------------------------
@@ -122,7 +134,7 @@ def test_migrations_go_up_then_down_to_base_then_up_again(empty_db: Db, tmp_path
     assert again.after == again.heads
     assert empty_db.tables() >= OUR_TABLES
     # At head and without drift: the models and the migrations describe the same schema.
-    assert asyncio.run(schema.check(app)).at_head
+    assert on_app(app, schema.check).at_head
 
 
 @ONLY_SQLITE
@@ -223,24 +235,19 @@ def test_foreign_keys_still_hold_after_a_batch_migration_of_the_parent_table(
     insert_user_with_key(db)
     upgrade(app)
 
-    async def delete_the_owner_then_orphan_a_key() -> None:
-        database = Database(app.settings)
-        try:
-            async with database.transaction() as session:
-                await session.execute(text("DELETE FROM users"))
-            with pytest.raises(exc.IntegrityError):
-                async with database.transaction() as session:
-                    await session.execute(
-                        text(
-                            "INSERT INTO api_keys (user_id, digest, display_prefix, scopes, "
-                            "created_at) VALUES (424242, 'orphan', 'bk_o', '[]', "
-                            "CURRENT_TIMESTAMP)"
-                        )
+    async def delete_the_owner_then_orphan_a_key(ctx: ServiceContext, _cfg: object) -> None:
+        async with uow(ctx) as u:
+            await u.session.execute(text("DELETE FROM users"))
+        with pytest.raises(NotFound):  # the foreign key refused the orphan
+            async with uow(ctx) as u:
+                await u.session.execute(
+                    text(
+                        "INSERT INTO api_keys (user_id, digest, display_prefix, scopes, "
+                        "created_at) VALUES (424242, 'orphan', 'bk_o', '[]', CURRENT_TIMESTAMP)"
                     )
-        finally:
-            await database.dispose()
+                )
 
-    asyncio.run(delete_the_owner_then_orphan_a_key())
+    on_app(app, delete_the_owner_then_orphan_a_key)
     assert db.count("api_keys") == 0  # ON DELETE CASCADE still points at the new users table
 
 
@@ -253,7 +260,7 @@ def test_a_migration_that_orphans_rows_is_rolled_back_by_the_foreign_key_check(
     insert_user_with_key(db)
     before = db.dump()
 
-    with pytest.raises(MigrationFailed, match=r"rolled back.*foreign key check failed"):
+    with pytest.raises(MigrationFailed, match=r"rolled back.*rows without their parent"):
         upgrade(app)
     assert db.dump() == before
 
@@ -311,8 +318,9 @@ def test_a_later_failing_migration_rolls_back_the_earlier_ones_of_the_same_run(
 @ONLY_SQLITE
 def test_check_reports_a_database_behind_head_as_not_ready(db: Db, extra: ExtraMigrations) -> None:
     extra.add("noop", "pass")
-    with pytest.raises(SchemaNotReady, match=r"run `inv db\.upgrade`"):
-        asyncio.run(schema.check(app_config(db, extra.root)))
+    with pytest.raises(SchemaNotReady, match=r"the migrations end at") as caught:
+        on_app(app_config(db, extra.root), schema.check)
+    assert caught.value.hint == "upgrade_schema"
 
 
 def column_names(db: Db, table: str) -> set[str]:
@@ -333,8 +341,11 @@ def test_two_upgrades_at_once_run_one_after_the_other(empty_db: Db, tmp_path: Pa
     """PostgreSQL: the advisory lock; SQLite: BEGIN IMMEDIATE and the busy timeout."""
     app = app_config(empty_db, tmp_path)
 
-    async def both() -> list[schema.MigrationResult]:
-        return list(await asyncio.gather(schema.upgrade(app), schema.upgrade(app)))
+    async def one(ctx: ServiceContext, cfg: Config) -> MigrationResult:
+        return await schema.upgrade(ctx, cfg, options_of(app))
+
+    async def both() -> list[MigrationResult]:
+        return list(await asyncio.gather(with_app(app, one), with_app(app, one)))
 
     results = asyncio.run(both())
     assert sorted(result.changed for result in results) == [False, True]

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import text
 
 from backend.app.core.config import load_app_config
-from backend.app.core.db import Database
+from backend.app.core.database import Database
 from backend.app.core.profiles import package_defaults
+from backend.app.domain import AccountName, Email
 from backend.app.errors import AlreadyExists, AuthenticationFailed, InvalidInput
-from backend.app.services import accounts, users
+from backend.app.services import accounts, principals, users
 from backend.app.services.context import ServiceContext
 from tests.cli.users_fixtures import reused_db, verifies
 from tests.support import Db
@@ -36,22 +37,22 @@ def make_context(db: Db, root: Path, **passwords: Any) -> ServiceContext:
 async def ctx(db: Db, tmp_path: Path) -> AsyncIterator[ServiceContext]:
     context = make_context(db, tmp_path)
     yield context
-    await context.db.dispose()
+    await context.database.finish()
 
 
 async def stored(ctx: ServiceContext, email: str, column: str) -> Any:
-    async with ctx.db.connect() as conn:
+    async with ctx.database.connection(write=False) as conn:
         query = text(f"SELECT {column} FROM users WHERE email = :email")
         return (await conn.execute(query, {"email": email})).scalar_one()
 
 
 async def audit_count(ctx: ServiceContext) -> int:
-    async with ctx.db.connect() as conn:
+    async with ctx.database.connection(write=False) as conn:
         return int((await conn.execute(text("SELECT count(*) FROM audit_events"))).scalar_one())
 
 
 async def add_user(ctx: ServiceContext, email: str, **kwargs: Any) -> None:
-    change = await users.create_user(ctx, email=email, password=PASSWORD, **kwargs)
+    change = await users.create_user(ctx, email=Email.parse(email), password=PASSWORD, **kwargs)
     assert change.changed
 
 
@@ -121,8 +122,8 @@ async def test_a_hash_with_a_lower_time_cost_is_upgraded_on_a_successful_login(
         await users.authenticate_user(new, email="bob@example.com", password=PASSWORD)
         assert await stored(new, "bob@example.com", "password_hash") == after
     finally:
-        await old.db.dispose()
-        await new.db.dispose()
+        await old.database.finish()
+        await new.database.finish()
 
 
 async def test_a_hash_with_less_memory_is_upgraded_on_a_successful_login(
@@ -140,8 +141,8 @@ async def test_a_hash_with_less_memory_is_upgraded_on_a_successful_login(
         assert "m=32768," in after
         assert verifies(PASSWORD, after)
     finally:
-        await old.db.dispose()
-        await new.db.dispose()
+        await old.database.finish()
+        await new.database.finish()
 
 
 async def test_a_hash_with_a_higher_cost_than_configured_still_verifies(
@@ -157,8 +158,8 @@ async def test_a_hash_with_a_higher_cost_than_configured_still_verifies(
         assert user.email == "bob@example.com"
         assert verifies(PASSWORD, await stored(default, "bob@example.com", "password_hash"))
     finally:
-        await strong.db.dispose()
-        await default.db.dispose()
+        await strong.database.finish()
+        await default.database.finish()
 
 
 # -- create_user and friends -----------------------------------------------------------------------
@@ -172,7 +173,7 @@ async def test_uniqueness_is_enforced_by_the_database_not_only_by_a_lookup(
     # No prior SELECT on this path: the insert itself must fail, and roll back its audit event.
     events = await audit_count(ctx)
     with pytest.raises(AlreadyExists):
-        await users.create_user(ctx, email="BOB@example.com", password=PASSWORD)
+        await users.create_user(ctx, email=Email.parse("BOB@example.com"), password=PASSWORD)
     assert await audit_count(ctx) == events
 
 
@@ -182,7 +183,7 @@ async def test_create_if_not_exists_returns_the_existing_user_unchanged(
     await add_user(ctx, "bob@example.com")
 
     change = await users.create_user(
-        ctx, email="bob@example.com", password="another-password-1", if_not_exists=True
+        ctx, email=Email("bob@example.com"), password="another-password-1", if_not_exists=True
     )
 
     assert not change.changed
@@ -194,7 +195,7 @@ async def test_a_password_outside_the_policy_is_rejected_before_anything_is_writ
 ) -> None:
     for password in ("tiny-pw", "x" * 1025, "   " * 10, "nul\x00-in-the-middle"):
         with pytest.raises(InvalidInput) as caught:
-            await users.create_user(ctx, email="bob@example.com", password=password)
+            await users.create_user(ctx, email=Email("bob@example.com"), password=password)
         assert password.strip() == "" or password not in str(caught.value)
     assert await audit_count(ctx) == 0
 
@@ -204,10 +205,10 @@ async def test_seed_admin_uses_the_configured_admin_and_is_idempotent(
 ) -> None:
     ctx = make_context(db, tmp_path)
     try:
-        first = await users.seed_admin(ctx, email="root@example.com")
-        second = await users.seed_admin(ctx, email="ROOT@example.com")
+        first = await users.seed_admin(ctx, email=Email.parse("root@example.com"))
+        second = await users.seed_admin(ctx, email=Email.parse("ROOT@example.com"))
     finally:
-        await ctx.db.dispose()
+        await ctx.database.finish()
 
     assert first.created
     assert first.generated_password is not None
@@ -219,10 +220,10 @@ async def test_seed_admin_uses_the_configured_admin_and_is_idempotent(
 
 
 async def test_account_names_are_unique_whatever_their_case(ctx: ServiceContext) -> None:
-    await accounts.create_account(ctx, name="ci")
+    await accounts.create_account(ctx, name=AccountName.parse("ci"))
 
     with pytest.raises(AlreadyExists):
-        await accounts.create_account(ctx, name="CI")
+        await accounts.create_account(ctx, name=AccountName.parse("CI"))
 
 
 async def test_a_password_changed_during_a_login_is_not_overwritten_by_the_old_one(
@@ -248,10 +249,13 @@ async def test_a_password_changed_during_a_login_is_not_overwritten_by_the_old_o
                 operator = make_context(db, tmp_path)
                 try:
                     await users.set_password(
-                        operator, email="bob@example.com", password="the-new-password", source="t"
+                        operator,
+                        email=Email("bob@example.com"),
+                        password="the-new-password",
+                        source="t",
                     )
                 finally:
-                    await operator.db.dispose()
+                    await operator.database.finish()
 
             asyncio.run(reset())  # this runs in the login's worker thread, outside its loop
             return outcome
@@ -266,8 +270,8 @@ async def test_a_password_changed_during_a_login_is_not_overwritten_by_the_old_o
         assert verifies("the-new-password", final)
         assert not verifies(PASSWORD, final)
     finally:
-        await old.db.dispose()
-        await new.db.dispose()
+        await old.database.finish()
+        await new.database.finish()
 
 
 async def test_a_user_deactivated_during_a_login_is_refused(
@@ -286,9 +290,9 @@ async def test_a_user_deactivated_during_a_login_is_refused(
             async def deactivate() -> None:
                 operator = make_context(db, tmp_path)
                 try:
-                    await users.set_active(operator, email="bob@example.com", active=False)
+                    await principals.set_active(operator, Email("bob@example.com"), active=False)
                 finally:
-                    await operator.db.dispose()
+                    await operator.database.finish()
 
             asyncio.run(deactivate())
             return outcome
@@ -299,4 +303,4 @@ async def test_a_user_deactivated_during_a_login_is_refused(
             await users.authenticate_user(ctx, email="bob@example.com", password=PASSWORD)
         assert await stored(ctx, "bob@example.com", "last_login_at") is None
     finally:
-        await ctx.db.dispose()
+        await ctx.database.finish()

@@ -105,8 +105,14 @@ def test_the_shipped_profiles_are_dev_test_and_a_protected_prod() -> None:
 
 def test_package_defaults_are_a_fresh_copy_each_time() -> None:
     first = package_defaults()
-    first["profiles"]["dev"]["database_url"] = "changed"
-    assert package_defaults()["profiles"]["dev"]["database_url"] != "changed"
+    first["profiles"]["dev"]["admin_email"] = "changed"
+    assert package_defaults()["profiles"]["dev"]["admin_email"] != "changed"
+
+
+def test_the_shipped_profiles_name_no_database() -> None:
+    """An installed program that lost its environment must not quietly migrate a new file."""
+    defaults = package_defaults()
+    assert all("database_url" not in values for values in defaults["profiles"].values())
 
 
 def test_a_project_invoke_yaml_merges_over_the_shipped_profiles_key_by_key(tmp_path: Path) -> None:
@@ -289,6 +295,7 @@ def test_app_root_names_the_project_when_there_is_no_invoke_yaml(
     root = tmp_path / "deployed"
     root.mkdir()
     monkeypatch.setenv("APP_ROOT", str(root))
+    monkeypatch.setenv("APP_DATABASE_URL", "sqlite:///var/dev.sqlite")
     result = cli("db.upgrade")
     assert (root / "var" / "dev.sqlite").is_file()
     assert "profile dev" in result.stderr

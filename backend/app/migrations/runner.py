@@ -278,7 +278,7 @@ def run_alembic_cli(cfg: Config) -> None:
             return
         # Only a command that moves to a revision may create a missing SQLite file
         # (`alembic current` on a fresh clone must not leave an empty database behind).
-        create = context.get_revision_argument() is not None
+        create = _moves_to_a_revision(context)
         try:
             async with database.migration_connection(create=create) as conn, conn.begin():
                 await conn.run_sync(lambda sync: _cli_command(sync, cfg, opts))
@@ -293,6 +293,13 @@ def run_alembic_cli(cfg: Config) -> None:
         asyncio.run(main())
     except AppError as error:
         raise util.CommandError(str(error)) from None
+
+
+def _moves_to_a_revision(context: Any) -> bool:
+    try:
+        return context.get_revision_argument() is not None
+    except KeyError:  # `alembic current` and `check` name no destination at all
+        return False
 
 
 def _cli_command(conn: Connection, cfg: Config, opts: MigrationOptions) -> None:
