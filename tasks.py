@@ -29,6 +29,8 @@ def bench(
     c: Context, quick: bool = False, only: str = "", json: str = "", explain: bool = False
 ) -> None:
     """Measure the performance targets P1-P6 side by side and print the table (python -m bench)."""
+    if c.config.run.dry:
+        raise Exit("error: bench cannot be dry-run (it builds databases and runs commands)", 2)
     from bench.cli import main  # the benchmark only loads when it runs: `inv --list` stays fast
 
     argv = [*(["--quick"] if quick else []), *(["--explain"] if explain else [])]

@@ -31,7 +31,7 @@ FIGURES: dict[str, Callable[[Bench], list[Result]]] = {
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Measure the performance targets P1-P6 of PERFORMANCE.md side by side.",
+        description="Measure the performance targets P1-P6 (README, Performance) side by side.",
     )
     parser.add_argument(
         "--quick", action="store_true", help="fewer repetitions, and no 1M-key database (P4)"

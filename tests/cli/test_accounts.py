@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.cli.users_fixtures import (
+from tests.fixtures.users import (
     actions,
     add_api_key,
     api_key_owners,

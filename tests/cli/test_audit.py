@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cli.users_fixtures import (
+from tests.fixtures.users import (
     PASSWORD,
     PASSWORD_ENV,
     add_api_key,

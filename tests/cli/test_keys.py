@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from backend.app.core.keys import BASE62, parse_key
-from tests.cli import keys_fixtures
-from tests.cli.keys_fixtures import (
+from tests.fixtures import keys as keys_fixtures
+from tests.fixtures.keys import (
     ACCOUNT,
     USER,
     anywhere_in,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from backend.app.core.keys import parse_key
-from tests.cli import keys_fixtures
+from tests.fixtures import keys as keys_fixtures
 from tests.support import Cli, Db
 
 keys_pg_url = keys_fixtures.keys_pg_url

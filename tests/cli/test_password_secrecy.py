@@ -15,7 +15,7 @@ import traceback
 
 import pytest
 
-from tests.cli.users_fixtures import (
+from tests.fixtures.users import (
     given_user,
     reused_db,
     snapshot,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.cli.users_fixtures import (
+from tests.fixtures.users import (
     PASSWORD,
     PASSWORD_ENV,
     actions,

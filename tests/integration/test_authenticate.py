@@ -26,7 +26,7 @@ from backend.app.services import accounts, authn, principals, users
 from backend.app.services import keys as service
 from backend.app.services.context import ServiceContext
 from backend.app.services.uow import uow
-from tests.cli import keys_fixtures
+from tests.fixtures import keys as keys_fixtures
 from tests.support import Db
 
 PASSWORD = "a-long-enough-test-password"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backend.app.cli._common import YES_HELP
@@ -155,6 +156,8 @@ async def check(rt: Runtime, wait: str = "0") -> None:
     from backend.app.services import schema
 
     warn_about_files(rt)
+    for problem in exposed_files(rt.services().database.sqlite_path):
+        rt.out.warn(problem)
     seconds = _seconds(wait, flag="--wait")
     if problems := production_problems(rt.app):
         raise InvalidInput(
@@ -167,6 +170,24 @@ async def check(rt: Runtime, wait: str = "0") -> None:
         {"status": "ok", "revision": revision, "profile": rt.app.profile.name},
         text=f"ok: the database is at head ({revision}) and matches the models",
     )
+
+
+def exposed_files(path: Path | None) -> list[str]:
+    """A SQLite database (or its -wal/-shm) that other users can read: hashes and digests."""
+    if path is None:
+        return []
+    found = []
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = file.stat().st_mode
+        except OSError:
+            continue
+        if mode & 0o006:
+            found.append(
+                f"{file} can be read by other users (it holds password hashes and key "
+                f"digests): chmod 600 {file}"
+            )
+    return found
 
 
 def _seconds(text: str, *, flag: str) -> float:

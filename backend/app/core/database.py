@@ -236,6 +236,10 @@ async def _for_writing(conn: AsyncConnection) -> AsyncConnection:
     return conn
 
 
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _unique_statement_name() -> str:
     return f"__asyncpg_{uuid.uuid4().hex}__"
 
@@ -262,6 +266,9 @@ def _sqlite_engine(
             cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
+        # SQLite's own lower() folds ASCII only, so ILIKE (lower() on both sides) would not
+        # find "Zoë" when searching "ZOË". Python's is Unicode-aware.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -98,6 +98,8 @@ def _classify_dbapi(
     orig: BaseException | None, where: str, *, invalidated: bool
 ) -> AppError | None:
     state = _sqlstate(orig)
+    if (refused := _refused_by_a_rule(state, orig)) is not None:
+        return refused
     if state is not None:
         cause = getattr(orig, "__cause__", None)
         name = type(cause).__name__ if cause is not None else type(orig).__name__
@@ -147,6 +149,14 @@ def _classify_sqlstate(state: str, where: str, name: str) -> AppError | None:
         return DatabaseUnreachable(f"the database is read-only, nothing was written ({where})")
     if state.startswith("23"):
         return _classify_integrity(_State(state))
+    return None
+
+
+def _refused_by_a_rule(state: str | None, orig: BaseException | None) -> AppError | None:
+    """A trigger or function that raised (PostgreSQL's P0001) refuses the change as a
+    constraint would."""
+    if state == "P0001":
+        return _classify_integrity(orig)
     return None
 
 

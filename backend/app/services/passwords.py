@@ -2,7 +2,7 @@
 
 Deliberately light (no database stack): the CLI hashes a new password before it loads
 SQLAlchemy, so argon2's memory cost and the database stack's memory are never held at once
-(P3 in PERFORMANCE.md), and no transaction or lock is open during the slow part.
+(P3 in the README's Performance section), and no transaction or lock is open during the slow part.
 """
 
 from __future__ import annotations
