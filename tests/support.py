@@ -79,6 +79,16 @@ class Db:
 
     kind: str
     url: str
+    # Where the test itself looks inside (a direct connection when ``url`` goes through a pooler).
+    inspect_url: str | None = None
+
+    def through(self, address: str) -> Db:
+        """The same database reached at ``host:port`` (a pooler); looked into directly."""
+        scheme, rest = self.url.split("://", 1)
+        credentials, _, location = rest.rpartition("@")
+        database = location.split("/", 1)[1]
+        pooled = f"{scheme}://{credentials + '@' if credentials else ''}{address}/{database}"
+        return Db(self.kind, pooled, inspect_url=self.inspect_url or self.url)
 
     @property
     def path(self) -> str:
@@ -115,7 +125,7 @@ class Db:
         from sqlalchemy import text
         from sqlalchemy.ext.asyncio import create_async_engine
 
-        engine = create_async_engine(self.url)
+        engine = create_async_engine(self.inspect_url or self.url)
         try:
             async with engine.begin() as conn:
                 result = await conn.execute(text(sql), params)

@@ -55,7 +55,7 @@ CHANGING = [
 ]
 
 
-@pytest.mark.parametrize("argv", CHANGING, ids=lambda argv: " ".join(argv))
+@pytest.mark.parametrize("argv", CHANGING, ids=" ".join)
 def test_dry_runs_print_what_they_would_do_and_change_nothing(
     cli: Cli, cli_db: Db, argv: tuple[str, ...]
 ) -> None:
@@ -369,5 +369,5 @@ def test_json_output_escapes_what_an_ascii_stdout_cannot_encode() -> None:
     stream = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
     Output(as_json=True, stdout=stream).result({"name": "Zoë"})
     stream.flush()
-    raw = stream.buffer.getvalue()  # type: ignore[attr-defined]
+    raw = stream.buffer.getvalue()
     assert json.loads(raw) == {"name": "Zoë"}

@@ -22,7 +22,7 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from backend.app.core.keys import generate_key
-from tests.conftest import _asyncpg_dsn
+from tests.fixtures.databases import asyncpg_dsn
 from tests.hardening.processes import (
     assert_clean_failure,
     cli_env,
@@ -266,7 +266,7 @@ class PgSession:
         import asyncpg
 
         self._runner = asyncio.Runner()
-        self._conn = self._runner.run(asyncpg.connect(_asyncpg_dsn(url), timeout=10))
+        self._conn = self._runner.run(asyncpg.connect(asyncpg_dsn(url), timeout=10))
 
     def execute(self, sql: str, *args: Any) -> None:
         self._runner.run(self._conn.execute(sql, *args))

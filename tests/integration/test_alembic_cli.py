@@ -17,7 +17,7 @@ from backend.app.core.config import load_app_config
 from backend.app.core.profiles import package_defaults
 from backend.app.services import schema
 from tests.alembic_project import packaged_head
-from tests.conftest import CHECKOUT
+from tests.fixtures.databases import CHECKOUT
 from tests.fixtures.services import on_app, options_of
 from tests.support import Db
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.users_fixtures import given_user, reused_db
+from tests.fixtures.users import given_user, reused_db
 from tests.support import Db
 
 db = reused_db

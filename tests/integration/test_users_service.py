@@ -17,7 +17,7 @@ from backend.app.domain import AccountName, Email
 from backend.app.errors import AlreadyExists, AuthenticationFailed, InvalidInput
 from backend.app.services import accounts, principals, users
 from backend.app.services.context import ServiceContext
-from tests.cli.users_fixtures import reused_db, verifies
+from tests.fixtures.users import reused_db, verifies
 from tests.support import Db
 
 db = reused_db
