@@ -58,7 +58,6 @@ async def _forget_last_use(ctx: ServiceContext) -> None:
     from sqlalchemy import update
 
     from backend.app.models import ApiKey
-
     from backend.app.services.uow import uow
 
     async with uow(ctx) as u:
@@ -71,7 +70,6 @@ async def _recorded(ctx: ServiceContext) -> int:
     from sqlalchemy import func, select
 
     from backend.app.models import ApiKey
-
     from backend.app.services.uow import uow
 
     async with uow(ctx, write=False) as u:

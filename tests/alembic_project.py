@@ -54,6 +54,7 @@ def write_ini(root: Path, *, script_location: Path | str, version_locations: lis
             script_location = {script_location}
             {"version_locations = " + locations if locations else ""}
             path_separator = os
+            version_path_separator = os
             """
         ),
         encoding="utf-8",

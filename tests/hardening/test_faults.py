@@ -115,7 +115,9 @@ def test_upgrade_where_the_sqlite_folder_cannot_be_created_is_exit_6(
     monkeypatch.setenv("APP_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/a-file/db/app.sqlite")
     result = cli("db.upgrade", expect=6)
     assert len(result.error_lines) == 1
-    assert result.error_lines[0].startswith(f"error: cannot create {tmp_path}/a-file/db")
+    assert result.error_lines[0].startswith(
+        f"error: cannot create the SQLite database {tmp_path}/a-file/db"
+    )
 
 
 # -- a read-only SQLite database ------------------------------------------------------------------

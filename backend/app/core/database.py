@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 
 from backend.app.core.db_errors import translating
 from backend.app.core.sqlite_fast import Prepared
@@ -248,7 +248,8 @@ def _sqlite_engine(
     settings: Settings, url: str, foreign_keys: bool, *, wal: bool = False, memory: bool = False
 ) -> AsyncEngine:
     busy_ms = int(settings.database_busy_timeout_ms)
-    extra: dict[str, Any] = {"poolclass": StaticPool} if memory else {}
+    # A pool for a file, as SQLAlchemy >= 2.0.38 gives one anyway (older ones used NullPool).
+    extra: dict[str, Any] = {"poolclass": StaticPool if memory else AsyncAdaptedQueuePool}
     engine = create_async_engine(
         url, hide_parameters=True, connect_args={"timeout": busy_ms / 1000}, **extra
     )

@@ -60,7 +60,10 @@ def parse_instant(text: str, *, field: str) -> datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+23:59 is before the first instant a datetime holds
+        raise InvalidInput(f"invalid {{field}} {quote(text)}: out of range", field=field) from None
 
 
 def parse_moment(text: str, *, field: str, now: datetime) -> datetime:

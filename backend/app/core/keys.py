@@ -16,7 +16,7 @@ import secrets
 import zlib
 from dataclasses import dataclass
 
-from backend.app.errors import InvalidInput
+from backend.app.errors import MalformedKey
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 BODY_LENGTH = 32  # 32 * log2(62) = 190 bits of randomness
@@ -26,10 +26,6 @@ _KEY = re.compile(
     rf"(?P<prefix>[a-z][a-z0-9]{{0,15}}_)(?P<body>[0-9A-Za-z]{{{BODY_LENGTH}}})"
     rf"(?P<checksum>[0-9A-Za-z]{{{CHECKSUM_LENGTH}}})"
 )
-
-
-class MalformedKey(InvalidInput):
-    """Not a key at all: wrong shape or a checksum that does not match (exit 2)."""
 
 
 @dataclass(frozen=True)

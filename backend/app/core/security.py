@@ -81,7 +81,10 @@ class PasswordHasher:
             return False, None
         try:
             ok, new_hash = self._context.verify_and_update(password, hashed)
-        except ValueError:  # not a hash passlib knows: treat as a failed match
+        except (ValueError, TypeError):
+            # Not a hash passlib can read (unknown scheme, or a damaged one, whose bad base64 it
+            # reports as a TypeError): a failed match, never an error, so a damaged row locks
+            # out only its own user.
             return False, None
         if new_hash is not None and not self.is_weaker(hashed):
             new_hash = None  # passlib would also re-hash a stronger hash down: never do that

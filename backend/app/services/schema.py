@@ -131,6 +131,8 @@ async def check(ctx: ServiceContext, cfg: Config, *, wait: float = 0.0) -> Schem
             await asyncio.sleep(min(1.0, remaining))
     if not state.exists:
         raise SchemaNotReady("the database has not been created yet")
+    if not state.heads:
+        raise InvalidInput("no migrations found: check version_locations in alembic.ini")
     if len(state.heads) > 1:
         raise SchemaNotReady(
             f"the migrations have several heads ({', '.join(state.heads)}): merge them",
