@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,28 @@ def test_inv_without_an_app_section_uses_the_shipped_profiles_which_name_no_data
     assert code == 0, err
     assert '"exists":false' in out
     assert not (checkout_copy / "var").exists()  # db.current never creates the database
+
+
+def test_inv_prints_a_tasks_help_when_asked_after_it(
+    checkout_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copyfile(CHECKOUT / "invoke.yaml", checkout_copy / "invoke.yaml")
+    for argv in (("users.show", "--help"), ("keys.rotate", "-h")):
+        code, out, err = run_inv(checkout_copy, capsys, *argv)
+        assert (code, err) == (0, "")
+        assert out.startswith(f"Usage: inv [--core-opts] {argv[0]}")
+
+
+def test_inv_names_the_closest_task_or_flag_for_a_typo(
+    checkout_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copyfile(CHECKOUT / "invoke.yaml", checkout_copy / "invoke.yaml")
+    code, out, err = run_inv(checkout_copy, capsys, "users.lst")
+    assert (code, out) == (2, "")
+    assert err == "error: unknown task 'users.lst' (did you mean users.list?) (see --list)\n"
+    code, out, err = run_inv(checkout_copy, capsys, "users.list", "--serch", "x")
+    assert code == 2
+    assert "(did you mean --search?)" in err
+    code, out, err = run_inv(checkout_copy, capsys, "--help", "users.lst")
+    assert code == 2
+    assert "did you mean users.list?" in err

@@ -1,0 +1,77 @@
+"""The console script as a separate process: what only a real process shows (pipes, encodings,
+the exit status Python itself sets)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def backendctl(
+    tmp_path: Path, *argv: str, extra_env: dict[str, str] | None = None, shell_tail: str = ""
+) -> subprocess.CompletedProcess[bytes]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("APP_")},
+        "APP_DATABASE_URL": f"sqlite:///{tmp_path / 'app.sqlite'}",
+        **(extra_env or {}),
+    }
+    command = " ".join([sys.executable, "-m", "backend.app.cli", *argv]) + shell_tail
+    return subprocess.run(
+        command,
+        shell=True,
+        executable="/bin/bash",
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_reader_that_closes_the_pipe_is_not_an_error(tmp_path: Path) -> None:
+    backendctl(tmp_path, "db.upgrade")
+    ran = backendctl(
+        tmp_path,
+        "config.paths",
+        # `true` exits before the program writes anything: every write meets a closed pipe.
+        shell_tail=" | true; exit ${PIPESTATUS[0]}",
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert b"error" not in ran.stderr
+    assert b"Exception ignored" not in ran.stderr
+
+
+def test_an_ascii_only_stdout_never_breaks_the_output(tmp_path: Path) -> None:
+    env = {"PYTHONIOENCODING": "ascii", "TEST_PW": "correct-horse-battery"}
+    backendctl(tmp_path, "db.upgrade")
+    created = backendctl(
+        tmp_path,
+        "users.create",
+        "--email",
+        "z@example.com",
+        "--name",
+        "Zoë",
+        "--password-env",
+        "TEST_PW",
+        extra_env=env,
+    )
+    assert created.returncode == 0, created.stderr
+    listed = backendctl(tmp_path, "users.list", extra_env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert b"Zo\\xeb" in listed.stdout
+    as_json = backendctl(tmp_path, "users.list", "--json", extra_env=env)
+    assert as_json.returncode == 0, as_json.stderr
+    assert b"Zo\\u00eb" in as_json.stdout
+
+
+def test_the_version_names_the_backend_and_invoke(tmp_path: Path) -> None:
+    ran = backendctl(tmp_path, "--version")
+    assert ran.returncode == 0
+    assert ran.stdout.decode().startswith("backendctl ")
+    assert "(invoke " in ran.stdout.decode()
