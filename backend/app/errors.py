@@ -180,7 +180,7 @@ def exit_status(
     """The exit code and the one line (without ``error: ``) for any error.
 
     ``classify`` recognises errors of the database stack (it is given by callers that have it
-    loaded); ``name`` renders a field (``expires_in`` -> ``--expires-in``); ``hints`` adds the
+    loaded); ``name`` renders a field (as a flag, for the CLI); ``hints`` adds the
     caller's advice for an error's ``hint``; ``redact`` scrubs secrets from the final line.
     """
     mapped: AppError

@@ -270,7 +270,7 @@ def test_config_paths_names_the_root_the_files_and_the_resolved_database(
     [
         ((), {}, "dev", "app.profile in the invoke config"),
         ((), {"APP_PROFILE": "test"}, "test", "chosen by APP_PROFILE"),
-        (("--profile", "test"), {"APP_PROFILE": "dev"}, "test", "chosen by --profile"),
+        (("--profile", "test"), {"APP_PROFILE": "dev"}, "test", "chosen on the command line"),
         (("profile", "test"), {"APP_PROFILE": "dev"}, "test", "chosen by a leading `profile` task"),
     ],
 )

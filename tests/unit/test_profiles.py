@@ -63,7 +63,7 @@ def test_the_process_environment_is_what_app_profile_is_read_from(
 @pytest.mark.parametrize(
     ("kwargs", "why"),
     [
-        ({"selected": "nope", "selected_via": "flag"}, "chosen by --profile"),
+        ({"selected": "nope", "selected_via": "flag"}, "chosen on the command line"),
         ({"environ": {"APP_PROFILE": "nope"}}, "chosen by APP_PROFILE"),
     ],
 )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
@@ -24,6 +23,7 @@ from invoke.tasks import Task, task
 from backend.app.cli._boundary import failure
 from backend.app.cli._output import Output
 from backend.app.cli._session import RunScope, current_scope, dry_run_requested
+from backend.app.cli._streams import configure_logging, configure_streams, invoke_debug
 from backend.app.errors import AppError, DryRunUnsupported
 
 if TYPE_CHECKING:
@@ -40,8 +40,6 @@ TaskBody = Callable[..., Awaitable[None]]
 
 JSON_HELP = "print the result as one JSON value on one line (or set APP_OUTPUT=json)"
 DRY_RUN_NOTE = "dry run: nothing was changed"
-# Loggers that print bound parameters (password hashes, key digests) at DEBUG: never below INFO.
-QUIET_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy", "pydantic_settings", "passlib")
 
 
 class Runtime:
@@ -163,61 +161,6 @@ def secret_values(settings: Settings) -> list[str]:
         if password:
             found.append(password)
     return found
-
-
-# -- logging and streams ---------------------------------------------------------------------------
-
-
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever sys.stderr is now (tests swap it), never to a stale stream."""
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: Any) -> None:
-        pass
-
-
-class _MigrationProgress(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage().startswith("Running ")
-
-
-def configure_logging() -> None:
-    """Show alembic's progress lines on stderr; keep parameter-logging drivers quiet."""
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    alembic = logging.getLogger("alembic")
-    if not any(isinstance(h, _StderrHandler) for h in alembic.handlers):
-        handler = _StderrHandler()
-        handler.addFilter(_MigrationProgress())
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        alembic.addHandler(handler)
-    alembic.setLevel(logging.INFO)
-    alembic.propagate = False
-
-
-def configure_streams() -> None:
-    """Output never crashes on encoding: a stream that cannot encode a character escapes it."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None and getattr(stream, "errors", "strict") == "strict":
-            reconfigure(errors="backslashreplace")
-
-
-def invoke_debug() -> bool:
-    """Whether invoke runs with `-d` (or INVOKE_DEBUG): it sets up the root logger its own way.
-
-    Only that set-up counts, not any DEBUG root logger (a test's log capture, an embedding app).
-    """
-    from invoke.util import LOG_FORMAT
-
-    root = logging.getLogger()
-    return root.isEnabledFor(logging.DEBUG) and any(
-        getattr(handler.formatter, "_fmt", None) == LOG_FORMAT for handler in root.handlers
-    )
 
 
 # -- the task decorator ----------------------------------------------------------------------------

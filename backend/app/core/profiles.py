@@ -1,7 +1,8 @@
 """Profiles: the shipped defaults, reading ``invoke.yaml`` without invoke, choosing the active one.
 
-Invoke itself merges these same files for ``inv``; the plain ``alembic`` CLI and installed
-programs use :func:`read_config_files` so that both tools always pick the same database.
+Invoke itself merges these same files for the tasks in a checkout; the plain ``alembic`` CLI and
+installed programs use :func:`read_config_files` so that both tools always pick the same
+database.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ class ProfileChoice:
     def describe(self) -> str:
         return {
             "task": "chosen by a leading `profile` task",
-            "flag": "chosen by --profile",
+            "flag": "chosen on the command line",
             "env": "chosen by APP_PROFILE",
             "config": "app.profile in the invoke config",
             "default": "the default",
@@ -166,7 +167,7 @@ def choose_profile(
     selected_via: str = "task",
     environ: Mapping[str, str] | None = None,
 ) -> ProfileChoice:
-    """Pick the active profile: a leading task or --profile, else APP_PROFILE, else app.profile."""
+    """Pick the active profile: the command line's choice, else APP_PROFILE, else app.profile."""
     env = os.environ if environ is None else environ
     if selected:
         choice = ProfileChoice(selected, selected_via)

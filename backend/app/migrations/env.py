@@ -1,6 +1,6 @@
-"""Alembic's environment, for `inv db.*` and for the plain `alembic -c alembic.ini ...` CLI.
+"""Alembic's environment, for the `db` tasks and for the plain `alembic -c alembic.ini` CLI.
 
-A thin shim: `inv` hands in its connection and options through the migration runner; the plain
+A thin shim: the tasks hand in their connection through the migration runner; the plain
 CLI is routed to the same runner, which loads the settings exactly as the tasks do.
 """
 

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
+from backend.app.core.guards import require_unprotected
 from backend.app.errors import AlreadyPast, AppError, MigrationFailed
 from backend.app.migrations.alembic_glue import alembic_config, alembic_errors, script_directory
 from backend.app.repositories import schema
 from backend.app.repositories.schema import Stamp
-from backend.app.services.guards import require_unprotected
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -62,7 +62,7 @@ class MigrationRun:
     """What env.py needs to run the migrations on the caller's connection."""
 
     connection: Connection | None
-    url: str | None = None  # offline (--sql) mode renders for this database's dialect
+    url: str | None = None  # offline (SQL-rendering) mode renders for this dialect
     guard: Callable[[MigrationInfo], None] | None = None
     steps: list[MigrationInfo] = field(default_factory=list)
 

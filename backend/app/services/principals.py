@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
+from backend.app.core.guards import require_confirmation
 from backend.app.domain import AccountName, Email, OwnerKind, Role
 from backend.app.errors import Conflict, NotFound
 from backend.app.models import ServiceAccount, User, utcnow
 from backend.app.services.context import Change, ServiceContext
-from backend.app.services.guards import require_confirmation
 from backend.app.services.uow import UnitOfWork, uow
 
 Principal = User | ServiceAccount

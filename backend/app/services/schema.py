@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backend.app.core.guards import require_confirmation
 from backend.app.errors import DatabaseUnreachable, InvalidInput, SchemaNotReady
 from backend.app.migrations import alembic_glue, drift, revisions, runner
 from backend.app.migrations.runner import MigrationOptions, MigrationResult
 from backend.app.repositories import schema as schema_repo
 from backend.app.repositories.schema import Stamp
-from backend.app.services.guards import require_confirmation
 from backend.app.services.uow import schema_uow
 
 if TYPE_CHECKING:
