@@ -12,6 +12,7 @@ from invoke.parser.argument import Argument
 from invoke.program import Program
 
 from backend.app.cli import _parsing, build_namespace
+from backend.app.cli._invoke_config import current_overrides
 from backend.app.cli._session import AppExecutor
 from backend.app.core.profiles import CONFIG_SUFFIXES, merge_dicts, package_defaults
 
@@ -73,7 +74,7 @@ class AppProgram(Program):
 
     def update_config(self, merge: bool = True) -> None:
         super().update_config(merge=False)
-        overrides = copy.deepcopy(self.config._overrides)
+        overrides = copy.deepcopy(current_overrides(self.config))
         # A chain may repeat a task on purpose (`profile dev db.upgrade profile test db.upgrade`);
         # invoke's dedupe would silently drop the repeat.
         merge_dicts(overrides, {"tasks": {"dedupe": False}})

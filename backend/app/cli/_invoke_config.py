@@ -47,6 +47,12 @@ def level_path(config: Any, level: str) -> str | None:
     return str(path) if path else None
 
 
+def current_overrides(config: Any) -> dict[str, Any]:
+    """The overrides level (what the command line set), to add to before it is loaded again."""
+    data = getattr(config, "_overrides", None)
+    return data if isinstance(data, dict) else {}
+
+
 def app_section(config: Any) -> dict[str, Any]:
     """The shipped ``app:`` defaults with the invoke config's ``app:`` merged over them."""
     from backend.app.core.profiles import merge_dicts, package_defaults, plain

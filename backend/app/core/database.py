@@ -77,7 +77,7 @@ class Database:
         # SQLite's shared reader, one statement at a time: concurrent callers would otherwise
         # each open a reader and leak all but one (aiosqlite serialises the calls anyway).
         self._reader_lock = asyncio.Lock()
-        self._prepared: dict[Select[Any], Prepared] = {}
+        self._prepared: dict[Select[*tuple[Any, ...]], Prepared] = {}
 
     @property
     def dialect(self) -> str:
@@ -174,7 +174,7 @@ class Database:
         return self.dry_run and self.dialect == "sqlite"
 
     async def read_first(
-        self, statement: Select[Any], params: Mapping[str, Any]
+        self, statement: Select[*tuple[Any, ...]], params: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
         """The first row of a read-only ``statement``, as a mapping; for hot paths.
 
@@ -198,7 +198,7 @@ class Database:
                 return await self._read_first_sqlite(statement, params)
 
     async def _read_first_sqlite(
-        self, statement: Select[Any], params: Mapping[str, Any]
+        self, statement: Select[*tuple[Any, ...]], params: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
         if self._reader is None:
             conn = await self.engine().connect()

@@ -28,7 +28,7 @@ class Prepared:
     result_processors: tuple[Callable[[Any], Any] | None, ...]
 
     @classmethod
-    def of(cls, statement: Select[Any], dialect: Dialect) -> Prepared:
+    def of(cls, statement: Select[*tuple[Any, ...]], dialect: Dialect) -> Prepared:
         compiled: Any = statement.compile(dialect=dialect)
         names = tuple(compiled.positiontup or ())
         processors = compiled._bind_processors
