@@ -185,15 +185,11 @@ class Database:
         with translating(self.where):
             if self.dry_run:
                 result = await (await self._shared_connection()).execute(statement, params)
-                first: Mapping[str, Any] | None = result.mappings().first()
-                return first
+                return _mapping(result.mappings().first())
             if self.dialect != "sqlite":
                 autocommit = self.engine().execution_options(isolation_level="AUTOCOMMIT")
                 async with autocommit.connect() as conn:
-                    row: Mapping[str, Any] | None = (
-                        (await conn.execute(statement, params)).mappings().first()
-                    )
-                    return row
+                    return _mapping((await conn.execute(statement, params)).mappings().first())
             async with self._reader_lock:
                 return await self._read_first_sqlite(statement, params)
 
@@ -228,6 +224,12 @@ class Database:
             engines, self._engines = list(self._engines.values()), {}
             for engine in engines:
                 await engine.dispose()
+
+
+def _mapping(row: Any) -> Mapping[str, Any] | None:
+    """A RowMapping (or None), which SQLAlchemy's stubs type loosely."""
+    found: Mapping[str, Any] | None = row
+    return found
 
 
 async def _for_writing(conn: AsyncConnection) -> AsyncConnection:
