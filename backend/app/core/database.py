@@ -7,9 +7,8 @@ files are private (0600, in a 0700 folder): they hold password hashes and key di
 
 PostgreSQL (asyncpg) is the production engine, often behind PgBouncer in transaction pooling
 mode, where a server connection is shared between clients from one transaction to the next:
-asyncpg's named prepared statements would collide there, so by default its statement cache is
-off and every statement gets a unique name (``database_statement_cache`` turns the cache back
-on for deployments that connect directly).
+asyncpg's named prepared statements would collide there, so by default its statement caches are
+off (``database_statement_cache`` turns them back on for deployments that connect directly).
 
 Under a dry run every unit of work of the run shares one connection per database, inside one
 transaction that :meth:`Database.finish` rolls back: a chain sees its own would-be changes and
@@ -20,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -122,15 +120,20 @@ class Database:
             **self.url.connect_args(),
         }
         connect_args.setdefault("server_settings", {}).setdefault("application_name", "backend")
-        url = self.url.sqlalchemy_url()
         if not self.settings.database_statement_cache:
-            # Safe behind a transaction-mode pooler: no cached statements to find missing on
-            # the next server connection, and no two clients naming a statement alike.
+            # Safe behind a transaction-mode pooler: asyncpg prepares unnamed statements only,
+            # nothing to find missing (or already there) on the next server connection. Both
+            # caches go: SQLAlchemy's alone would keep a statement's old result types after a
+            # column changed type elsewhere; unique names instead leave statements piling up
+            # on the pooler's server connections (tests/integration/test_pgbouncer_driver.py).
             connect_args["statement_cache_size"] = 0
-            connect_args["prepared_statement_name_func"] = _unique_statement_name
-            url += ("&" if "?" in url else "?") + "prepared_statement_cache_size=0"
+            connect_args["prepared_statement_cache_size"] = 0
         return create_async_engine(
-            url, hide_parameters=True, pool_size=8, max_overflow=4, connect_args=connect_args
+            self.url.sqlalchemy_url(),
+            hide_parameters=True,
+            pool_size=8,
+            max_overflow=4,
+            connect_args=connect_args,
         )
 
     # -- connections -----------------------------------------------------------------------------
@@ -240,10 +243,6 @@ async def _for_writing(conn: AsyncConnection) -> AsyncConnection:
 
 def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
-
-
-def _unique_statement_name() -> str:
-    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def _sqlite_engine(
