@@ -34,6 +34,21 @@ def help_target(argv: Sequence[str], task_names: Sequence[str]) -> str | None:
     return None
 
 
+def with_optional_positionals(argv: Sequence[str], collection: Any) -> list[str]:
+    """``keys.revoke 7`` for a task whose first argument may be left out (``keys.revoke --user
+    E``): invoke has no optional positional argument, so the value becomes its flag's."""
+    rewritten: list[str] = []
+    names = set(task_names(collection))
+    for index, token in enumerate(argv):
+        previous = argv[index - 1] if index else None
+        if previous in names and not token.startswith("-") and token not in names:
+            flag = getattr(collection[previous], "optional_positional", None)
+            if flag:
+                rewritten.append(f"--{flag.replace('_', '-')}")
+        rewritten.append(token)
+    return rewritten
+
+
 def task_names(collection: Any) -> list[str]:
     names: list[str] = []
     for name, aliases in collection.task_names.items():
@@ -79,6 +94,7 @@ def parse_tasks(program: Any, original: Callable[[Any], None]) -> None:
         program.args.help.value = target
         program.tasks = []
         return
+    program.core.unparsed = with_optional_positionals(program.core.unparsed, program.collection)
     try:
         original(program)
     except ParseError as error:

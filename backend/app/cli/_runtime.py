@@ -173,12 +173,14 @@ def app_task(
     iterable: Iterable[str] | None = None,
     database: bool = True,
     no_dry_run: str | None = None,
+    optional_positional: str | None = None,
 ) -> Callable[[TaskBody], Task[Any]]:
     """Make an invoke task of ``async def body(rt, **flags)``; adds ``--json`` to it.
 
     ``database=True`` announces the profile and database on stderr before the body runs.
     ``no_dry_run`` says why the task cannot honour a dry run: it then refuses one (exit 2)
-    instead of running for real.
+    instead of running for real. ``optional_positional`` names a flag whose value may also be
+    given first, bare (``keys.revoke 7`` for ``keys.revoke --ids 7``; see ``_parsing``).
     """
 
     def decorate(body: TaskBody) -> Task[Any]:
@@ -204,6 +206,7 @@ def app_task(
         made: Task[Any] = task(
             name=name, help=flags_help, iterable=list(iterable or ()), auto_shortflags=False
         )(runner)
+        made.optional_positional = optional_positional  # type: ignore[attr-defined]
         return made
 
     return decorate

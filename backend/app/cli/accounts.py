@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from backend.app.cli._common import YES_HELP, account_record, report_activation
 from backend.app.cli._runtime import Runtime, app_task
+from backend.app.cli.transfer import accounts_export, accounts_import  # noqa: F401 (tasks of this namespace)
 from backend.app.domain import AccountName, parse_text
 
 ACCOUNT_COLUMNS = [

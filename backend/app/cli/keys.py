@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from backend.app.cli._common import NOT_CREATED
 from backend.app.cli._output import format_time
 from backend.app.cli._runtime import Runtime, app_task
+from backend.app.cli.revoking import prune, revoke  # noqa: F401 (tasks of this namespace)
 from backend.app.domain import AccountName, Email, parse_id
 from backend.app.errors import AuthenticationFailed, InvalidInput
 
@@ -156,15 +157,45 @@ async def create(
     _show_issued(rt, issued, quiet=quiet, status="created")
 
 
-@app_task(name="list", help={**OWNER_HELP, "all": "include revoked and expired keys"})
+@app_task(
+    name="list",
+    help={
+        **OWNER_HELP,
+        "all": "include revoked and expired keys",
+        "unused_for": "only keys not used for this long (e.g. 90d); a never used key counts "
+        "from its creation",
+        "expiring_within": "only live keys that expire within this long (e.g. 14d)",
+    },
+)
 async def list_(
-    rt: Runtime, user: str | None = None, account: str | None = None, all: bool = False
+    rt: Runtime,
+    user: str | None = None,
+    account: str | None = None,
+    all: bool = False,
+    unused_for: str | None = None,
+    expiring_within: str | None = None,
 ) -> None:
     """List live API keys (revoked and expired ones too with --all); never the keys themselves."""
+    from backend.app.core.durations import parse_duration
+    from backend.app.models import utcnow
+
     owner = owner_of(user, account, required=False)
+    now = utcnow()
+    unused = parse_duration(unused_for, field="unused_for") if unused_for is not None else None
+    soon = (
+        parse_duration(expiring_within, field="expiring_within")
+        if expiring_within is not None
+        else None
+    )
     from backend.app.services import keys
 
-    async with keys.list_keys(rt.services(), owner=owner, include_all=all) as rows:
+    async with keys.list_keys(
+        rt.services(),
+        owner=owner,
+        include_all=all,
+        unused_since=now - unused if unused is not None else None,
+        expiring_before=now + soon if soon is not None else None,
+    ) as rows:
         await rt.out.table(rows, KEY_COLUMNS, empty="(no API keys)")
 
 
@@ -177,23 +208,6 @@ async def show(rt: Runtime, id: str) -> None:
     details = await keys.get_key(rt.services(), key_id=key_id)
     record = key_record(details.key, owner_type=details.owner.kind, owner=details.owner.name)
     rt.out.record({**record, "status": details.status.value, "replaced_by": details.replaced_by})
-
-
-@app_task(help={"id": "the key's id (from keys.list)"})
-async def revoke(rt: Runtime, id: str) -> None:
-    """Revoke an API key at once; unchanged when it already is."""
-    key_id = parse_id(id, what="key")
-    from backend.app.services import keys
-
-    change = await keys.revoke_key(rt.services(), key_id=key_id)
-    key = change.value
-    status = "revoked" if change.changed else "unchanged"
-    text = (
-        f"revoked key {key.id} ({key.display_prefix})"
-        if change.changed
-        else f"unchanged: key {key.id} was already revoked"
-    )
-    rt.out.result({"status": status, "id": key.id, "revoked_at": key.revoked_at}, text=text)
 
 
 @app_task(
@@ -230,7 +244,7 @@ async def rotate(rt: Runtime, id: str, grace: str | None = None, quiet: bool = F
 async def verify(rt: Runtime, quiet: bool = False) -> None:
     """Check the API key on stdin (read-only): exit 0 if valid, 2 if malformed, 3 if rejected."""
     _quiet_allowed(rt, quiet)
-    raw = _read_key()
+    raw = read_key()
     from backend.app.services import authn
 
     check = await authn.inspect(rt.services(), raw)
@@ -260,7 +274,8 @@ async def verify(rt: Runtime, quiet: bool = False) -> None:
         raise AuthenticationFailed(f"API key rejected ({reason}): {which}", reason=reason)
 
 
-def _read_key() -> str:
+def read_key() -> str:
+    """One API key from standard input (a terminal is asked, without echo)."""
     if sys.stdin is None:
         raise InvalidInput("no API key: pipe it to standard input")
     if sys.stdin.isatty():

@@ -15,6 +15,7 @@ from backend.app.cli._common import (
     user_record,
 )
 from backend.app.cli._runtime import Runtime, app_task
+from backend.app.cli.transfer import users_export, users_import  # noqa: F401 (tasks of this namespace)
 from backend.app.domain import Email, Role, StatusFilter, parse_count, parse_enum, parse_text
 
 if TYPE_CHECKING:

@@ -112,7 +112,7 @@ def _classify_dbapi(
     message = str(orig).lower() if orig is not None else ""
     if "unable to open database file" in message:
         return DatabaseUnreachable(f"cannot open the SQLite database ({where})")
-    if "no such table" in message:
+    if "no such table" in message or "no such column" in message or "has no column" in message:
         return SchemaNotReady(NO_SCHEMA.format(where=where))
     if "database is locked" in message or "database is busy" in message:
         return DatabaseUnreachable(
@@ -141,7 +141,7 @@ def _classify_sqlstate(state: str, where: str, name: str) -> AppError | None:
         return DatabaseUnreachable(f"the database refused the login ({where})")
     if state.startswith("08") or state in ("57P01", "57P02", "57P03"):
         return DatabaseUnreachable(f"lost or could not open the database connection ({where})")
-    if state == "42P01":
+    if state in ("42P01", "42703"):  # undefined table, undefined column
         return SchemaNotReady(NO_SCHEMA.format(where=where))
     if state in ("40001", "40P01"):
         return Conflict(f"the change collided with a concurrent one and was rolled back ({name})")

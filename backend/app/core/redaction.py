@@ -1,54 +1,105 @@
 """Keep secrets out of everything a human or a log can read.
 
-Cheap to import (stdlib only): the CLI uses it on error paths before anything heavy is loaded.
+When a text's shape is in doubt, more is masked rather than less: a URL that does not parse
+cleanly still has every piece that could be a password masked. Cheap to import (standard library
+only): the CLI uses it on error paths before anything heavy is loaded.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
+from backend.app.core.urls import PASSWORD_MASK
 
 MASK = "**********"
-URL_PASSWORD_MASK = "***"  # noqa: S105 (the mask, not a password)
+URL_PASSWORD_MASK = PASSWORD_MASK
 
 # Settings whose name ends like this are secrets even when they are not typed SecretStr.
 SECRET_NAME_SUFFIXES = ("secret", "password", "token", "key", "pepper")
 
+# Masking "a" everywhere would destroy the message, not protect it.
+MIN_SECRET_LENGTH = 4
+
+# Any query parameter whose name holds "password" (password, PASSWORD, sslpassword...). Its value
+# runs to the next "&name=", so an unencoded '&', '#' or '?' in it is masked too.
+_QUERY_PASSWORD = re.compile(
+    r"([?&][^=&\s]*password[^=&\s]*=)(?:[^&]|&(?![^=&\s]*=))*", re.IGNORECASE
+)
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://\S+")
+
 
 def is_secret_name(name: str) -> bool:
     """Whether a setting called ``name`` holds a secret, judged by its name alone."""
-    last = name.lower().replace("-", "_").rsplit(".", 1)[-1]
+    last = name.lower().replace("-", "_").rpartition(".")[2]
     return any(last == s or last.endswith("_" + s) for s in SECRET_NAME_SUFFIXES)
 
 
-# asyncpg (and libpq) also take the password as a query parameter: ?password=...
-_QUERY_PASSWORD = re.compile(r"([?&][a-z_]*password=)[^&#\s]*", re.IGNORECASE)
-
-
 def mask_url(url: str) -> str:
-    """Return ``url`` with every password masked: ``user:***@host`` and ``?password=***``."""
+    """Return ``url`` with everything that could be a password masked.
+
+    ``user:***@host``, where the password runs from the first ':' to the last '@' (a password
+    may hold unencoded '@', ':', '/', '?' or '#'); ``?password=***`` for every parameter whose
+    name holds "password"; and, for ``scheme://name:word/...`` with no '@' at all, ``word``
+    unless it is a port number.
+    """
     url = _QUERY_PASSWORD.sub(lambda m: m.group(1) + URL_PASSWORD_MASK, url)
-    if "://" not in url or "@" not in url:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    userinfo, at, hostport = rest.rpartition("@")
+    if ":" in userinfo:
+        user = userinfo.partition(":")[0]
+        return f"{scheme}{sep}{user}:{URL_PASSWORD_MASK}{at}{hostport}"
+    if not sep:
         return url
-    scheme_end = url.index("://") + 3
-    at = url.rfind("@")
-    authority_user = url[scheme_end:at]
-    if ":" not in authority_user or "/" in authority_user.split(":", 1)[0]:
-        return url
-    user = authority_user.split(":", 1)[0]
-    return f"{url[:scheme_end]}{user}:{URL_PASSWORD_MASK}{url[at:]}"
+    return f"{scheme}{sep}{userinfo}{at}{_mask_after_name(hostport)}"
+
+
+def _mask_after_name(rest: str) -> str:
+    """``name:word/...`` with no '@' before it: ``word`` is a port, or a password that lost its
+    ``@host``."""
+    authority, slash, path = rest.partition("/")
+    start = authority.find("]") + 1 if authority.startswith("[") else 0
+    colon = authority.find(":", start)  # after an unclosed '[', its first ':'
+    if colon < 0 or _is_port(authority[colon + 1 :]):
+        return rest
+    return authority[: colon + 1] + URL_PASSWORD_MASK + slash + path
+
+
+def _is_port(text: str) -> bool:
+    if not text:
+        return True
+    return text.isascii() and text.isdigit() and len(text) <= 5 and 1 <= int(text) <= 65535
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """Mask URL passwords in ``text`` and replace every known secret value with a mask."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        if len(secret) >= 4:  # masking "a" everywhere would destroy the message, not protect it
-            text = text.replace(secret, MASK)
-    return _mask_urls_in_text(text)
+    """Mask every known secret value in ``text``, then every URL password.
 
-
-def _mask_urls_in_text(text: str) -> str:
-    def repl(match: re.Match[str]) -> str:
-        return mask_url(match.group(0))
-
-    return re.sub(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://\S+", repl, text)
+    A secret is also found percent-encoded (as it appears inside a URL). Where secrets overlap
+    or one holds another, the whole stretch they cover becomes one mask, so no piece is left.
+    """
+    needles: set[str] = set()
+    for secret in secrets:
+        if len(secret) >= MIN_SECRET_LENGTH:
+            needles.update((secret, quote(secret, safe=""), quote_plus(secret, safe="")))
+    spans: list[tuple[int, int]] = []
+    for needle in needles:
+        start = text.find(needle)
+        while start >= 0:
+            spans.append((start, start + len(needle)))
+            start = text.find(needle, start + 1)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    pieces: list[str] = []
+    done = 0
+    for start, end in merged:
+        pieces += [text[done:start], MASK]
+        done = end
+    pieces.append(text[done:])
+    return _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), "".join(pieces))

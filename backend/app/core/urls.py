@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -60,7 +60,7 @@ SQLITE_URI_PARAMS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 SQLITE_PARAMS = (*SQLITE_URI_PARAMS, "timeout")
 MAX_CONNECT_TIMEOUT = 3600
 
-_PASSWORD_WITHOUT_HOST = (
+_NO_AT_HOST = (
     "a password without '@host' (write postgresql://user:password@host/db), "
     "or a port that is not a number from 1 to 65535"
 )
@@ -134,24 +134,20 @@ class DatabaseUrl:
         """
         if self.engine == "sqlite":
             return self._sqlite_url()
-        return self._postgres_url(password=self.password, params=self.params)
+        return self._postgres_url(password=_quote_secret(self.password), params=self.params)
 
     def sqlalchemy_url(self) -> str:
         """What ``create_async_engine`` gets, with the password; see :meth:`connect_args`."""
         if self.engine == "sqlite":
             return self._sqlite_url()
-        return self._postgres_url(password=self.password, params={})
+        return self._postgres_url(password=_quote_secret(self.password), params={})
 
     def masked(self) -> str:
         """:meth:`normalised` with every password masked: safe to print."""
         if self.engine == "sqlite":
             return self._sqlite_url()
-        params = {
-            name: PASSWORD_MASK if "password" in name else value
-            for name, value in self.params.items()
-        }
         masked = None if self.password is None else PASSWORD_MASK
-        return self._postgres_url(password=masked, params=params)
+        return self._postgres_url(password=masked, params=self.params, mask_params=True)
 
     def label(self, cwd: Path | None = None) -> str:
         """How the database is named to a human: the SQLite file (relative to ``cwd`` when it is
@@ -236,12 +232,14 @@ class DatabaseUrl:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _postgres_url(self, *, password: str | None, params: Mapping[str, str]) -> str:
+    def _postgres_url(
+        self, *, password: str | None, params: Mapping[str, str], mask_params: bool = False
+    ) -> str:
+        """The URL with ``password`` (already percent-encoded, or the mask) and ``params``."""
         auth = ""
         if self.user is not None or password is not None:
             user = quote(self.user or "", safe="")
-            secret = "" if password is None else ":" + _quote_password(password)
-            auth = f"{user}{secret}@"
+            auth = f"{user}@" if password is None else f"{user}:{password}@"
         host = ""
         query: list[tuple[str, str]] = []
         if self.is_socket:
@@ -261,7 +259,14 @@ class DatabaseUrl:
         path = "" if self.database is None and not query else "/"
         if self.database is not None:
             path += quote(self.database, safe="")
-        tail = "?" + _encode_query(query) if query else ""
+        tail = ""
+        if query:
+            tail = "?" + "&".join(
+                f"{name}={PASSWORD_MASK}"
+                if mask_params and "password" in name
+                else _encode_query([(name, value)])
+                for name, value in query
+            )
         return f"postgresql+asyncpg://{auth}{host}{path}{tail}"
 
     def _sqlite_url(self) -> str:
@@ -369,7 +374,7 @@ def _parse_postgres(rest: str) -> DatabaseUrl:
     if at:
         name, colon, secret = userinfo.partition(":")
         user = _decode(name, "the user name") or None
-        password = _decode(secret, "the password") or None if colon else None
+        password = (_decode(secret, "the password") or None) if colon else None
     host, port = _host_and_port(hostport, has_userinfo=bool(at))
     path, _, query = tail.partition("?")
     database = None
@@ -434,7 +439,7 @@ def _port(text: str, *, ambiguous: bool) -> int | None:
         return int(text)
     if ambiguous and not (text.isascii() and text.isdigit()):
         # host:word with no '@' before it is more often user:password than a mistyped port.
-        raise _Bad(_PASSWORD_WITHOUT_HOST)
+        raise _Bad(_NO_AT_HOST)
     raise _Bad("the port is not a number from 1 to 65535")
 
 
@@ -457,10 +462,10 @@ def _query_host(value: str) -> str | None:
         raise _Bad("several hosts are not supported: give one host")
     if value.startswith("/"):
         return value
-    if ":" in value:
-        return _ipv6(value)
     if value.startswith("["):
         raise _Bad("?host= takes an IPv6 address without brackets")
+    if ":" in value:
+        return _ipv6(value)
     return _host_name(value)
 
 
@@ -474,19 +479,19 @@ def _ipv6(text: str) -> str:
     return text
 
 
-def _check_postgres_params(params: dict[str, str]) -> None:
+def _check_postgres_params(params: _Query) -> None:
     alias = params.pop("ssl", None)
     if alias is not None:
         # SQLAlchemy's documented spelling for asyncpg (?ssl=require): the same modes.
         if "sslmode" in params:
             raise _Bad("both ssl and sslmode are given: keep sslmode")
+        if alias not in SSL_MODES:
+            raise _Bad(f"ssl must be one of {', '.join(SSL_MODES)}")
         params["sslmode"] = alias
     for name in params:
         if name not in POSTGRES_PARAMS:
-            raise _Bad(
-                f"unsupported parameter {_shown(name)} (supported: host, port, user, password, "
-                f"dbname, {', '.join(POSTGRES_PARAMS)})"
-            )
+            supported = ", ".join(("host", "port", "user", "password", "dbname", *POSTGRES_PARAMS))
+            raise _unsupported(name, params, supported)
     mode = params.get("sslmode")
     if mode is not None and mode not in SSL_MODES:
         raise _Bad(f"sslmode must be one of {', '.join(SSL_MODES)}")
@@ -515,19 +520,29 @@ def _parse_sqlite(rest: str) -> DatabaseUrl:
         )
     location, _, query = rest[1:].partition("?")
     params = _parse_query(query)
-    path = _decode(location, "the path")
-    if path.startswith("file:"):
-        path = path[len("file:") :]
-        if path.startswith("//"):
-            authority, slash, remainder = path[2:].partition("/")
-            if authority not in ("", "localhost"):
-                raise _Bad("a file: URI with a host: write file:/absolute/path")
-            path = slash + remainder
-        if "?" in path:
-            raise _Bad("a '?' in a file: path: percent-encode it twice, as %253F")
-        path = _decode(path, "the path")
+    path = _sqlite_path(location)
     if path in ("", ":memory:") or params.get("mode") == "memory":
         raise _Bad(_IN_MEMORY)
+    _check_sqlite_params(params)
+    return DatabaseUrl(engine="sqlite", params=params, path=Path(path))
+
+
+def _sqlite_path(location: str) -> str:
+    path = _decode(location, "the path")
+    if not path.startswith("file:"):
+        return path
+    path = path[len("file:") :]
+    if path.startswith("//"):
+        authority, slash, remainder = path[2:].partition("/")
+        if authority not in ("", "localhost"):
+            raise _Bad("a file: URI with a host: write file:/absolute/path")
+        path = slash + remainder
+    if "?" in path:
+        raise _Bad("a '?' in a file: path: percent-encode it twice, as %253F")
+    return _decode(path, "the path")
+
+
+def _check_sqlite_params(params: _Query) -> None:
     uri = params.pop("uri", None)
     # Whether SQLite reads a file: URI is decided from the parameters, so uri= only has to
     # be well-formed.
@@ -542,11 +557,8 @@ def _parse_sqlite(rest: str) -> DatabaseUrl:
             if not _is_seconds(value):
                 raise _Bad("timeout must be a number of seconds from 0 to 3600")
         else:
-            raise _Bad(
-                f"unsupported parameter {_shown(name)} "
-                f"(supported: {', '.join(SQLITE_PARAMS)}, uri)"
-            )
-    return DatabaseUrl(engine="sqlite", params=params, path=Path(path))
+            supported = ", ".join((*SQLITE_PARAMS, "uri"))
+            raise _unsupported(name, params, supported)
 
 
 def _is_seconds(value: str) -> bool:
@@ -557,8 +569,17 @@ def _is_seconds(value: str) -> bool:
     return 0 <= seconds <= 3600  # False for nan too
 
 
-def _parse_query(query: str) -> dict[str, str]:
-    params: dict[str, str] = {}
+class _Query(dict[str, str]):
+    """Query parameters; ``quiet`` when their names must not be echoed either."""
+
+    quiet = False
+
+
+def _parse_query(query: str) -> _Query:
+    params = _Query()
+    # An unencoded '&' in a ?password= value splits it, and the rest reads as a parameter:
+    # its "name" may be a piece of the password.
+    params.quiet = "password" in query.lower()
     for item in query.split("&"):
         if not item:
             continue
@@ -566,10 +587,12 @@ def _parse_query(query: str) -> dict[str, str]:
         if not eq:
             raise _Bad("a query parameter without '=' (write name=value)")
         name = _decode(raw_name, "a query parameter's name")
-        shown = _shown(name)
-        value = _decode(raw_value, f"the value of {shown}")
+        shown = _shown(name, params)
+        value = _decode(raw_value, f"the value of {shown or 'a query parameter'}")
         if name in params:
-            raise _Bad(f"the parameter {shown} is given twice")
+            raise _Bad(
+                f"the parameter {shown} is given twice" if shown else "a parameter is given twice"
+            )
         params[name] = value
     return params
 
@@ -584,16 +607,25 @@ def _decode(text: str, what: str) -> str:
     return decoded
 
 
-def _shown(name: str) -> str:
-    """A parameter's name in a message, when it looks like one (it may be a piece of password)."""
-    return repr(name) if _SHOWABLE_NAME.fullmatch(name) else "a query parameter"
+def _shown(name: str, params: _Query) -> str | None:
+    """A parameter's name for a message, or None when it could be a piece of a password."""
+    if params.quiet or not _SHOWABLE_NAME.fullmatch(name):
+        return None
+    return repr(name)
 
 
-def _quote_password(password: str) -> str:
-    return PASSWORD_MASK if password == PASSWORD_MASK else quote(password, safe="")
+def _unsupported(name: str, params: _Query, supported: str) -> _Bad:
+    shown = _shown(name, params)
+    if shown is None:
+        return _Bad(f"an unsupported query parameter (supported: {supported})")
+    return _Bad(f"unsupported parameter {shown} (supported: {supported})")
 
 
-def _encode_query(items: Any) -> str:
+def _quote_secret(password: str | None) -> str | None:
+    return None if password is None else quote(password, safe="")
+
+
+def _encode_query(items: Iterable[tuple[str, str]]) -> str:
     return "&".join(f"{quote(name, safe='')}={quote(value, safe='/')}" for name, value in items)
 
 

@@ -33,8 +33,9 @@ class ApiKey(Base):
     display_prefix: Mapped[str] = mapped_column(String(32))
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Indexed: the expiring-soon report and keys.prune look keys up by these.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The key this one replaced by `keys.rotate`. Indexed: deleting a key looks up the keys
     # rotated from it (ON DELETE SET NULL), and an unindexed lookup per deleted key made deleting

@@ -42,3 +42,13 @@ def list_query(*, include_inactive: bool = False) -> RowSelect:
     if not include_inactive:
         query = query.where(ServiceAccount.is_active.is_(true()))
     return query
+
+
+def export_query() -> RowSelect:
+    """What recreates a service account elsewhere, in id order."""
+    return select(
+        ServiceAccount.name,
+        ServiceAccount.description,
+        ServiceAccount.is_active.label("active"),
+        ServiceAccount.created_at,
+    ).order_by(ServiceAccount.id)

@@ -59,6 +59,44 @@ class KeyRepository:
         removed = await self.session.execute(delete(ApiKey).where(owned_by(kind, owner_id)))
         return int(getattr(removed, "rowcount", 0) or 0)
 
+    async def get_by_digest(self, digest: str) -> ApiKey | None:
+        query = select(ApiKey).where(ApiKey.digest == digest)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def revoke_live_owned_by(
+        self, *, kind: OwnerKind, owner_id: int, now: datetime, batch: int
+    ) -> list[tuple[int, str]]:
+        """Revoke up to ``batch`` of an owner's live keys, oldest first: their ids and prefixes."""
+        found = (
+            select(ApiKey.id, ApiKey.display_prefix)
+            .where(owned_by(kind, owner_id), is_live(now))
+            .order_by(ApiKey.id)
+            .limit(batch)
+        )
+        rows = [(int(i), str(p)) for i, p in (await self.session.execute(found)).all()]
+        if rows:
+            ids = [key_id for key_id, _ in rows]
+            await self.session.execute(
+                update(ApiKey).where(ApiKey.id.in_(ids)).values(revoked_at=now)
+            )
+        return rows
+
+    async def delete_dead(self, *, before: datetime, batch: int) -> int:
+        """Delete up to ``batch`` keys revoked or expired before ``before``."""
+        dead = (
+            select(ApiKey.id)
+            .where((ApiKey.revoked_at < before) | (ApiKey.expires_at < before))
+            .order_by(ApiKey.id)
+            .limit(batch)
+        )
+        ids = list((await self.session.execute(dead)).scalars())
+        if ids:
+            await self.session.execute(
+                update(ApiKey).where(ApiKey.rotated_from_id.in_(ids)).values(rotated_from_id=None)
+            )
+            await self.session.execute(delete(ApiKey).where(ApiKey.id.in_(ids)))
+        return len(ids)
+
     async def touch(self, *, key_id: int, now: datetime, stale_before: datetime) -> None:
         await self.session.execute(
             touch_statement(), {"key_id": key_id, "now": now, "stale_before": stale_before}
@@ -109,6 +147,8 @@ def list_query(
     now: datetime,
     owner: tuple[OwnerKind, int] | None = None,
     include_all: bool = False,
+    unused_since: datetime | None = None,
+    expiring_before: datetime | None = None,
 ) -> RowSelect:
     query = (
         select(
@@ -133,4 +173,9 @@ def list_query(
         query = query.where(owned_by(*owner))
     if not include_all:
         query = query.where(is_live(now))
+    if unused_since is not None:
+        # Never used counts from its creation: a key made yesterday is not yet stale.
+        query = query.where(func.coalesce(ApiKey.last_used_at, ApiKey.created_at) < unused_since)
+    if expiring_before is not None:
+        query = query.where(ApiKey.expires_at > now, ApiKey.expires_at <= expiring_before)
     return query

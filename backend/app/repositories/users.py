@@ -74,3 +74,18 @@ def list_query(
     if limit is not None:
         query = query.limit(limit)
     return query
+
+
+def export_query(*, with_password_hashes: bool) -> RowSelect:
+    """What recreates a user elsewhere, in id order; the hash only when asked for."""
+    columns = [
+        User.email,
+        User.name,
+        User.role,
+        User.is_active.label("active"),
+        User.created_at,
+        User.last_login_at,
+    ]
+    if with_password_hashes:
+        columns.append(User.password_hash)
+    return select(*columns).order_by(User.id)

@@ -1,4 +1,4 @@
-"""API key use cases: issue, list, show, revoke and rotate.
+"""API key use cases: issue, list, show and rotate (revoking and pruning: services.revocation).
 
 A raw key exists in exactly one place for one moment: generated here, returned once in an
 ``IssuedKey`` for the caller to show, never stored, logged or audited. The database holds its
@@ -21,7 +21,7 @@ from backend.app.errors import Conflict, InvalidInput, NotFound
 from backend.app.models import ApiKey, utcnow
 from backend.app.repositories import keys as keys_repo
 from backend.app.services import principals
-from backend.app.services.context import Change, ServiceContext
+from backend.app.services.context import ServiceContext
 from backend.app.services.principals import Owner, PrincipalName
 from backend.app.services.uow import UnitOfWork, uow
 
@@ -111,7 +111,7 @@ async def create_key(
         issued = await _issue(
             u, ctx, owner=holder, name=clean_name, scopes=scopes, expires_at=expiry, now=now
         )
-        u.record("key.create", issued.key, _audit_details(issued))
+        u.record("key.create", issued.key, _audit_details(issued), subject=holder.subject)
     return issued
 
 
@@ -156,7 +156,7 @@ def _audit_details(issued: IssuedKey) -> dict[str, Any]:
 async def get_key(ctx: ServiceContext, *, key_id: int) -> KeyDetails:
     async with uow(ctx, write=False) as u:
         key = await _require(u, key_id)
-        owner = await _owner_of(u, key)
+        owner = await owner_of(u, key)
         successor = await u.keys.get_successor(key.id)
     status = key_status(
         now=utcnow(),
@@ -169,15 +169,28 @@ async def get_key(ctx: ServiceContext, *, key_id: int) -> KeyDetails:
 
 @asynccontextmanager
 async def list_keys(
-    ctx: ServiceContext, *, owner: PrincipalName | None = None, include_all: bool = False
+    ctx: ServiceContext,
+    *,
+    owner: PrincipalName | None = None,
+    include_all: bool = False,
+    unused_since: datetime | None = None,
+    expiring_before: datetime | None = None,
 ) -> AsyncIterator[AsyncIterator[Mapping[str, Any]]]:
-    """Stream keys in id order; revoked and expired ones only with ``include_all``."""
+    """Stream keys in id order; revoked and expired ones only with ``include_all``. The stale
+    reports: keys unused since a moment, live keys expiring before one."""
     now = utcnow()
     async with uow(ctx, write=False) as u:
         scope = None
         if owner is not None:
             scope = (principals.kind_of(owner), (await principals.require(u, owner)).id)
-        rows = u.stream(keys_repo.list_query(now=now, owner=scope, include_all=include_all))
+        query = keys_repo.list_query(
+            now=now,
+            owner=scope,
+            include_all=include_all,
+            unused_since=unused_since,
+            expiring_before=expiring_before,
+        )
+        rows = u.stream(query)
 
         async def with_status() -> AsyncIterator[Mapping[str, Any]]:
             async for row in rows:
@@ -193,17 +206,6 @@ async def list_keys(
         yield with_status()
 
 
-async def revoke_key(ctx: ServiceContext, *, key_id: int) -> Change[ApiKey]:
-    """Revoke at once; "unchanged" when it already was."""
-    async with uow(ctx) as u:
-        key = await _require(u, key_id, for_update=True)
-        if key.revoked_at is not None:
-            return Change(key, changed=False)
-        key.revoked_at = utcnow()
-        u.record("key.revoke", key)
-    return Change(key, changed=True)
-
-
 async def rotate_key(
     ctx: ServiceContext, *, key_id: int, grace: timedelta | None = None
 ) -> Rotation:
@@ -212,7 +214,7 @@ async def rotate_key(
     now = utcnow()
     async with uow(ctx) as u:
         old = await _require(u, key_id, for_update=True)
-        owner = await _owner_of(u, old)
+        owner = await owner_of(u, old)
         status = key_status(
             now=now, revoked_at=old.revoked_at, expires_at=old.expires_at, owner_active=owner.active
         )
@@ -247,6 +249,7 @@ async def rotate_key(
                     timespec="seconds"
                 ),
             },
+            subject=owner.subject,
         )
     return Rotation(old=old, new=new)
 
@@ -258,7 +261,8 @@ async def _require(u: UnitOfWork, key_id: int, *, for_update: bool = False) -> A
     return key
 
 
-async def _owner_of(u: UnitOfWork, key: ApiKey) -> Owner:
+async def owner_of(u: UnitOfWork, key: ApiKey) -> Owner:
+    """Who owns ``key`` now."""
     if key.user_id is not None:
         return await principals.owner_by_id(u, OwnerKind.USER, key.user_id)
     assert key.service_account_id is not None

@@ -25,6 +25,11 @@ class Owner:
     name: str
     active: bool
 
+    @property
+    def subject(self) -> str:
+        """How audit events name it (``user:bob@example.com``, ``account:ci``)."""
+        return f"{self.kind}:{self.name}"
+
     @classmethod
     def of(cls, principal: Principal) -> Owner:
         if isinstance(principal, User):

@@ -25,6 +25,7 @@ from backend.app.repositories.users import UserRepository
 
 if TYPE_CHECKING:
     from backend.app.repositories import RowSelect
+    from backend.app.repositories.schema import Stamp
     from backend.app.services.context import ServiceContext
 
 Audited = User | ServiceAccount | ApiKey
@@ -119,30 +120,63 @@ class UnitOfWork:
                 f"the change would leave rows without their parent in {', '.join(orphans)}"
             )
 
+    async def read_stamp(self) -> Stamp | None:
+        """The profile the database was first migrated under (see repositories.schema)."""
+        from backend.app.repositories.schema import read_stamp
+
+        return await self.session.run_sync(lambda session: read_stamp(session.connection()))
+
     async def flush(self) -> None:
         await self._translated(self.session.flush())
 
     def record(
-        self, action: str, target: Audited, details: Mapping[str, Any] | None = None
-    ) -> None:
+        self,
+        action: str,
+        target: Audited,
+        details: Mapping[str, Any] | None = None,
+        *,
+        subject: str | None = None,
+    ) -> AuditEvent:
         """Add the audit event to this transaction: the change and its event commit together.
 
         ``details`` must never carry a secret: callers pass only names, flags and ids. The
-        target's name (email, account name, key prefix) is kept as it was, so the trail stays
-        true after the target is deleted.
+        target's name (email, account name, key prefix) and the subject (the principal it
+        concerns: a key's owner, see ``principals.Owner.subject``) are kept as they were, so
+        the trail stays true after the target is deleted.
         """
-        kind, label = _describe(target)
-        self.audit.add(
-            AuditEvent(
-                occurred_at=utcnow(),
-                actor=self.ctx.actor,
-                action=action,
-                target_type=kind,
-                target_id=None if target.id is None else str(target.id),
-                target=label,
-                details=dict(details or {}),
-            )
+        kind, label, own_subject = _describe(target)
+        return self.record_event(
+            action,
+            target_type=kind,
+            target_id=None if target.id is None else str(target.id),
+            target=label,
+            details=details,
+            subject=subject or own_subject,
         )
+
+    def record_event(
+        self,
+        action: str,
+        *,
+        target_type: str,
+        target_id: str | None = None,
+        target: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        subject: str | None = None,
+    ) -> AuditEvent:
+        """An audit event about something that is not one row (a prune, an import)."""
+        event = AuditEvent(
+            occurred_at=utcnow(),
+            actor=self.ctx.actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            target=target,
+            details=dict(details or {}),
+            subject=subject,
+        )
+        self.audit.add(event)
+        return event
 
     async def stream(self, query: RowSelect) -> AsyncIterator[Mapping[str, Any]]:
         """Rows of ``query`` as mappings, fetched in batches on this unit's connection.
@@ -158,12 +192,12 @@ class UnitOfWork:
                 yield dict(zip(keys, row, strict=True))
 
 
-def _describe(target: Audited) -> tuple[str, str]:
+def _describe(target: Audited) -> tuple[str, str, str | None]:
     if isinstance(target, User):
-        return "user", target.email
+        return "user", target.email, f"user:{target.email}"
     if isinstance(target, ServiceAccount):
-        return "account", target.name
-    return "key", target.display_prefix
+        return "account", target.name, f"account:{target.name}"
+    return "key", target.display_prefix, None
 
 
 @asynccontextmanager
