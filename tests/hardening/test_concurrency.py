@@ -196,8 +196,12 @@ def test_many_processes_rotating_and_revoking_the_same_keys_leave_one_live_key_p
 # -- db.upgrade by several processes at once ------------------------------------------------------
 
 UPGRADERS = 6
+POOLED = pytest.param("pgbouncer", marks=[pytest.mark.postgres, pytest.mark.pgbouncer])
 
 
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), POOLED]
+)
 def test_several_processes_upgrading_an_empty_database_at_once_migrate_it_once(
     project: Path, empty_db: Db
 ) -> None:
