@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from backend.app.cli._output import to_json
 from backend.app.cli._runtime import Runtime, app_task
-from backend.app.errors import InvalidInput
+from backend.app.errors import InvalidInput, quote
 
 if TYPE_CHECKING:
     from backend.app.services.transfer import Imported
@@ -30,8 +30,9 @@ def private_file(path: Path) -> IO[str]:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)  # it may have existed with a laxer mode
-    except OSError as error:
-        raise InvalidInput(f"cannot write {path}: {error.strerror}") from None
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the name
+        reason = getattr(error, "strerror", None) or "not a usable file name"
+        raise InvalidInput(f"cannot write {quote(str(path))}: {reason}") from None
     return os.fdopen(fd, "w", encoding="utf-8")
 
 
@@ -49,6 +50,11 @@ async def _export(
             {"status": "would export", "count": count, "path": str(target)},
             text=f"would export {count} {what} to {target} (dry run: no file written)",
         )
+        return
+    if target is None and rt.out.as_json:  # --json: one value, an array of the same objects
+        async with rows as lines:
+            count = await rt.out.table(lines, [])
+        print(f"exported {count} {what}", file=sys.stderr, flush=True)
         return
     stream = private_file(target) if target is not None else rt.out.stdout
     count = 0
@@ -72,15 +78,26 @@ async def _export(
 
 
 def _read(source: str) -> list[str]:
+    """JSON Lines; or one JSON array, as `export --json` prints (each element a "line")."""
     if source == "-":
         if sys.stdin is None:
             raise InvalidInput("there is no standard input to import from")
-        return sys.stdin.read(MAX_IMPORT_BYTES).splitlines()
-    try:
-        return Path(source).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or "not UTF-8 text"
-        raise InvalidInput(f"cannot read {source}: {reason}") from None
+        text = sys.stdin.read(MAX_IMPORT_BYTES)
+    else:
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            reason = getattr(error, "strerror", None) or "not a readable UTF-8 text file"
+            raise InvalidInput(f"cannot read {quote(source)}: {reason}") from None
+    if text.lstrip().startswith("["):
+        import json
+
+        try:
+            items = json.loads(text)
+        except ValueError:
+            raise InvalidInput(f"{quote(source)} starts like a JSON array but is not one") from None
+        return [json.dumps(item) for item in items]
+    return text.splitlines()
 
 
 async def _report(rt: Runtime, imported: Imported, *, what: str, extra: str = "") -> None:
