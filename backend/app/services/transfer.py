@@ -9,11 +9,11 @@ unit of work with one audit event per change.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from backend.app.domain import AccountName, Email, Role, parse_text
 from backend.app.errors import InvalidInput
@@ -27,6 +27,7 @@ from backend.app.services.uow import UnitOfWork, uow
 # Stored for an imported user without a hash: no password verifies against it (not a hash
 # passlib knows) until one is set.
 NO_PASSWORD = "!imported-without-a-password"  # noqa: S105 (a marker, not a password)
+L = TypeVar("L", "UserLine", "AccountLine")
 USER_FIELDS = {"email", "name", "role", "active", "created_at", "last_login_at", "password_hash"}
 ACCOUNT_FIELDS = {"name", "description", "active", "created_at"}
 
@@ -99,48 +100,54 @@ class AccountLine:
 
 def parse_users(lines: Iterable[str]) -> list[UserLine]:
     """Every line checked before anything is written; the first bad one names its number."""
-    parsed: dict[str, UserLine] = {}
-    for number, data in _objects(lines, USER_FIELDS):
-        try:
-            email = Email.parse(_text(data, "email", required=True) or "")
-            hashed = _text(data, "password_hash")
-            if hashed is not None and not hashed.startswith("$argon2"):
-                raise InvalidInput("password_hash is not an argon2 hash")
-            entry = UserLine(
-                line=number,
-                email=email,
-                name=parse_text(_text(data, "name"), field="name", limit=200),
-                role=Role(_choice(data, "role", {r.value for r in Role}, "member")),
-                active=_flag(data, "active"),
-                password_hash=hashed,
-                created_at=_instant(data, "created_at"),
-                last_login_at=_instant(data, "last_login_at"),
-            )
-        except InvalidInput as error:
-            raise InvalidInput(f"line {number}: {error}") from None
-        if email in parsed:
-            raise InvalidInput(f"line {number}: {email} is also on line {parsed[email].line}")
-        parsed[email] = entry
-    return list(parsed.values())
+
+    def build(number: int, data: Mapping[str, Any]) -> UserLine:
+        hashed = _text(data, "password_hash")
+        if hashed is not None and not hashed.startswith("$argon2"):
+            raise InvalidInput("password_hash is not an argon2 hash")
+        return UserLine(
+            line=number,
+            email=Email.parse(_text(data, "email", required=True) or ""),
+            name=parse_text(_text(data, "name"), field="name", limit=200),
+            role=Role(_choice(data, "role", {r.value for r in Role}, "member")),
+            active=_flag(data, "active"),
+            password_hash=hashed,
+            created_at=_instant(data, "created_at"),
+            last_login_at=_instant(data, "last_login_at"),
+        )
+
+    return _parse(lines, USER_FIELDS, build, key=lambda entry: entry.email)
 
 
 def parse_accounts(lines: Iterable[str]) -> list[AccountLine]:
-    parsed: dict[str, AccountLine] = {}
-    for number, data in _objects(lines, ACCOUNT_FIELDS):
+    def build(number: int, data: Mapping[str, Any]) -> AccountLine:
+        return AccountLine(
+            line=number,
+            name=AccountName.parse(_text(data, "name", required=True) or ""),
+            description=parse_text(_text(data, "description"), field="description", limit=500),
+            active=_flag(data, "active"),
+            created_at=_instant(data, "created_at"),
+        )
+
+    return _parse(lines, ACCOUNT_FIELDS, build, key=lambda entry: entry.name)
+
+
+def _parse(
+    lines: Iterable[str],
+    allowed: set[str],
+    build: Callable[[int, Mapping[str, Any]], L],
+    *,
+    key: Callable[[L], str],
+) -> list[L]:
+    parsed: dict[str, L] = {}
+    for number, data in _objects(lines, allowed):
         try:
-            name = AccountName.parse(_text(data, "name", required=True) or "")
-            entry = AccountLine(
-                line=number,
-                name=name,
-                description=parse_text(_text(data, "description"), field="description", limit=500),
-                active=_flag(data, "active"),
-                created_at=_instant(data, "created_at"),
-            )
+            entry = build(number, data)
         except InvalidInput as error:
             raise InvalidInput(f"line {number}: {error}") from None
-        if name in parsed:
-            raise InvalidInput(f"line {number}: {name} is also on line {parsed[name].line}")
-        parsed[name] = entry
+        if (earlier := parsed.get(key(entry))) is not None:
+            raise InvalidInput(f"line {number}: {key(entry)} is also on line {earlier.line}")
+        parsed[key(entry)] = entry
     return list(parsed.values())
 
 
