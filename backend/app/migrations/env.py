@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from backend.app.migrations import runner
+from backend.app.migrations import environment, runner
 
 run = context.config.attributes.get(runner.RUN_KEY)
 if run is not None:
-    runner.run_here(run)
+    environment.run_here(run)
 else:
-    runner.run_alembic_cli(context.config)
+    environment.run_alembic_cli(context.config)
