@@ -106,6 +106,12 @@ class Db:
     def count(self, table: str) -> int:
         return int(self.scalar(f"SELECT count(*) FROM {table}"))
 
+    def columns(self, table: str) -> set[str]:
+        if self.kind == "sqlite":
+            return {row[1] for row in self.rows(f"PRAGMA table_info({table})")}
+        query = "SELECT column_name FROM information_schema.columns WHERE table_name = :t"
+        return {row[0] for row in self.rows(query, t=table)}
+
     def tables(self) -> set[str]:
         if self.kind == "sqlite":
             sql = "SELECT name FROM sqlite_master WHERE type = 'table'"

@@ -5,14 +5,12 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-from collections.abc import Iterator
 
 import pytest
 
 from tests.fixtures.users import (
     PASSWORD,
     PASSWORD_ENV,
-    add_api_key,
     audit_events,
     create_account,
     create_user,
@@ -266,66 +264,3 @@ def test_list_with_a_malformed_limit_is_invalid_input(
 ) -> None:
     for limit in ("abc", "0", "-3", "1.5"):
         fails_without_change(cli, cli_db, "audit.list", "--limit", limit, expect=2)
-
-
-# -- the event and the change share one transaction ------------------------------------------------
-
-TRIGGER_SQL = {
-    "sqlite": [
-        "CREATE TRIGGER reject_audit BEFORE INSERT ON audit_events "
-        "BEGIN SELECT RAISE(ABORT, 'audit trail unavailable'); END",
-    ],
-    "postgresql": [
-        "CREATE FUNCTION reject_audit() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION 'audit trail unavailable'; END $$",
-        "CREATE TRIGGER reject_audit BEFORE INSERT ON audit_events "
-        "FOR EACH ROW EXECUTE FUNCTION reject_audit()",
-    ],
-}
-UNDO_TRIGGER_SQL = {
-    "sqlite": ["DROP TRIGGER IF EXISTS reject_audit"],
-    "postgresql": [
-        "DROP TRIGGER IF EXISTS reject_audit ON audit_events",
-        "DROP FUNCTION IF EXISTS reject_audit()",
-    ],
-}
-
-
-@pytest.fixture
-def audit_rejected(cli_db: Db) -> Iterator[None]:
-    """The database refuses every new audit event (a real failure, inside the transaction)."""
-    for statement in TRIGGER_SQL[cli_db.kind]:
-        cli_db.rows(statement)
-    yield
-    for statement in UNDO_TRIGGER_SQL[cli_db.kind]:
-        cli_db.rows(statement)
-
-
-@pytest.mark.usefixtures("audit_rejected")
-def test_a_change_whose_audit_event_cannot_be_written_does_not_happen(
-    cli: Cli, cli_db: Db, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    given_user(cli_db, "ann@example.com", role="admin")
-    bob = given_user(cli_db, "bob@example.com", role="admin")
-    add_api_key(cli_db, user_id=bob)
-    cli_db.rows(
-        "INSERT INTO service_accounts (name, is_active, created_at, updated_at) "
-        "VALUES ('ci', :active, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
-        active=True,
-    )
-    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
-
-    for argv in (
-        ("users.create", "--email", "new@example.com", "--password-env", PASSWORD_ENV),
-        ("users.set-password", "bob@example.com", "--password-env", PASSWORD_ENV),
-        ("users.set-role", "bob@example.com", "member"),
-        ("users.deactivate", "bob@example.com"),
-        ("users.delete", "bob@example.com", "--yes"),
-        ("users.seed-admin", "--email", "root@example.com"),
-        ("accounts.create", "deploy"),
-        ("accounts.deactivate", "ci"),
-        ("accounts.delete", "ci", "--yes"),
-    ):
-        # The database refused the change (a trigger): a rule of the database, exit 4.
-        result = fails_without_change(cli, cli_db, *argv, expect=4)
-        assert "audit trail unavailable" in result.stderr

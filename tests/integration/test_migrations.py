@@ -3,7 +3,6 @@ a failing migration rolls back whole; the profile stamp."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,18 +11,18 @@ from sqlalchemy import text
 
 from backend.app.core.config import AppConfig, load_app_config
 from backend.app.core.profiles import package_defaults
-from backend.app.errors import MigrationFailed, NotFound, SchemaNotReady
+from backend.app.errors import MigrationFailed, NotFound
 from backend.app.migrations.runner import MigrationResult
 from backend.app.models import Base
 from backend.app.services import schema
 from backend.app.services.context import ServiceContext
 from backend.app.services.uow import uow
 from tests.alembic_project import ExtraMigrations
-from tests.fixtures.services import on_app, options_of, with_app
+from tests.fixtures.services import on_app, options_of
 from tests.support import Db
 
 if TYPE_CHECKING:
-    from alembic.config import Config
+    pass
 
 OUR_TABLES = set(Base.metadata.tables)
 # Narrow the `backend` fixture of conftest to one engine: for engine-specific behaviour, and
@@ -60,11 +59,6 @@ def revisions(app: AppConfig) -> tuple[str, ...]:
 
 
 # -- a project with test-only migrations on top of the real ones -----------------------------------
-
-
-@pytest.fixture
-def extra(tmp_path: Path) -> ExtraMigrations:
-    return ExtraMigrations(tmp_path / "project", tmp_path / "extra_versions")
 
 
 # The classic trap: a forced copy of a parent table (how SQLite alters most things).
@@ -183,11 +177,11 @@ def test_child_rows_survive_a_forced_batch_copy_of_their_parent_table_on_sqlite(
     insert_user_with_key(db)
 
     assert upgrade(app).after == (added,)
-    assert "nickname" in column_names(db, "users")
+    assert "nickname" in db.columns("users")
     assert keys_owned_by(db) == 1
 
     downgrade(app, "-1")
-    assert "nickname" not in column_names(db, "users")
+    assert "nickname" not in db.columns("users")
     assert keys_owned_by(db) == 1
 
 
@@ -203,7 +197,7 @@ def test_a_forced_batch_copy_of_a_referenced_table_fails_on_postgresql_and_chang
     with pytest.raises(MigrationFailed, match=r"rolled back.*other objects depend on it"):
         upgrade(app)
     assert db.dump() == before
-    assert "nickname" not in column_names(db, "users")
+    assert "nickname" not in db.columns("users")
 
 
 def test_child_rows_survive_a_portable_batch_migration_of_their_parent_table(
@@ -214,7 +208,7 @@ def test_child_rows_survive_a_portable_batch_migration_of_their_parent_table(
     insert_user_with_key(db)
 
     assert upgrade(app).after == (added,)
-    assert "nickname" in column_names(db, "users")
+    assert "nickname" in db.columns("users")
     if db.kind == "sqlite":  # the new type can only be there if the table was copied
         assert "VARCHAR(300)" in str(
             db.scalar("SELECT sql FROM sqlite_master WHERE name = 'users'")
@@ -223,7 +217,7 @@ def test_child_rows_survive_a_portable_batch_migration_of_their_parent_table(
 
     downgrade(app, "-1")
     assert keys_owned_by(db) == 1
-    assert "nickname" not in column_names(db, "users")
+    assert "nickname" not in db.columns("users")
 
 
 def test_foreign_keys_still_hold_after_a_batch_migration_of_the_parent_table(
@@ -263,91 +257,3 @@ def test_a_migration_that_orphans_rows_is_rolled_back_by_the_foreign_key_check(
     with pytest.raises(MigrationFailed, match=r"rolled back.*rows without their parent"):
         upgrade(app)
     assert db.dump() == before
-
-
-# -- a failing migration ---------------------------------------------------------------------------
-
-
-def test_a_migration_that_fails_halfway_leaves_the_database_at_the_previous_revision(
-    db: Db, extra: ExtraMigrations
-) -> None:
-    extra.add(
-        "half_done",
-        """
-        op.create_table("half_done", sa.Column("id", sa.Integer(), primary_key=True))
-        op.add_column("service_accounts", sa.Column("half", sa.Integer(), nullable=True))
-        op.execute("INSERT INTO half_done (id) VALUES (1)")
-        raise RuntimeError("the migration failed halfway")
-        """,
-    )
-    app = app_config(db, extra.root)
-    head_before = revisions(app)
-    before = db.dump()
-
-    (head,) = head_before
-    with pytest.raises(MigrationFailed, match=rf"rolled back.*still at {head}.*failed halfway"):
-        upgrade(app)
-    assert revisions(app) == head_before
-    assert "half_done" not in db.tables()
-    assert "half" not in column_names(db, "service_accounts")
-    assert db.dump() == before
-
-
-def test_a_migration_naming_a_missing_table_fails_as_a_migration_not_as_an_old_schema(
-    db: Db, extra: ExtraMigrations
-) -> None:
-    head = extra.chain[-1]
-    extra.add("typo", 'op.execute("UPDATE userz SET name = NULL")')
-    app = app_config(db, extra.root)
-    with pytest.raises(MigrationFailed, match=f"rolled back; the database is still at {head} "):
-        upgrade(app)
-    assert revisions(app) == (head,)
-
-
-@ONLY_SQLITE
-def test_a_later_failing_migration_rolls_back_the_earlier_ones_of_the_same_run(
-    empty_db: Db, extra: ExtraMigrations
-) -> None:
-    extra.add("boom", 'raise RuntimeError("boom")')
-    app = app_config(empty_db, extra.root)
-    with pytest.raises(MigrationFailed, match=r"rolled back.*boom"):
-        upgrade(app)
-    assert empty_db.tables() & (OUR_TABLES | {"alembic_version"}) == set()
-
-
-@ONLY_SQLITE
-def test_check_reports_a_database_behind_head_as_not_ready(db: Db, extra: ExtraMigrations) -> None:
-    extra.add("noop", "pass")
-    with pytest.raises(SchemaNotReady, match=r"the migrations end at") as caught:
-        on_app(app_config(db, extra.root), schema.check)
-    assert caught.value.hint == "upgrade_schema"
-
-
-def column_names(db: Db, table: str) -> set[str]:
-    if db.kind == "sqlite":
-        return {row[1] for row in db.rows(f"PRAGMA table_info({table})")}
-    return {
-        row[0]
-        for row in db.rows(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = :t", t=table
-        )
-    }
-
-
-# -- two upgrades at once -------------------------------------------------------------------------
-
-
-def test_two_upgrades_at_once_run_one_after_the_other(empty_db: Db, tmp_path: Path) -> None:
-    """PostgreSQL: the advisory lock; SQLite: BEGIN IMMEDIATE and the busy timeout."""
-    app = app_config(empty_db, tmp_path)
-
-    async def one(ctx: ServiceContext, cfg: Config) -> MigrationResult:
-        return await schema.upgrade(ctx, cfg, options_of(app))
-
-    async def both() -> list[MigrationResult]:
-        return list(await asyncio.gather(with_app(app, one), with_app(app, one)))
-
-    results = asyncio.run(both())
-    assert sorted(result.changed for result in results) == [False, True]
-    assert all(result.after == result.heads for result in results)
-    assert dict(empty_db.rows("SELECT key, value FROM app_meta"))["profile"] == "dev"
