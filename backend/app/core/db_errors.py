@@ -55,13 +55,18 @@ def classify_error(error: BaseException, where: str) -> AppError | None:
         return DatabaseUnreachable(f"cannot resolve the database host ({where})")
     if isinstance(error, ConnectionRefusedError):
         return DatabaseUnreachable(f"connection refused by the database server ({where})")
+    if "rejected SSL upgrade" in str(error):  # asyncpg: sslmode=require, a server without TLS
+        return DatabaseUnreachable(
+            f"the database server does not offer TLS, and the URL requires it ({where})"
+        )
+    if isinstance(error, FileNotFoundError) and getattr(error, "filename", None) is None:
+        # A Unix socket folder that is not there (?host=/nonexistent).
+        return DatabaseUnreachable(f"no database server listens there ({where})")
     if isinstance(error, TimeoutError):
         return DatabaseUnreachable(f"timed out connecting to the database ({where})")
     if isinstance(error, ConnectionError | OSError) and not isinstance(error, FileNotFoundError):
         reason = error.strerror or type(error).__name__
         return DatabaseUnreachable(f"cannot reach the database ({where}): {reason}")
-    if type(error).__name__ == "RejectedByServer" or "rejected SSL upgrade" in str(error):
-        return DatabaseUnreachable(f"the database server does not offer TLS ({where})")
     sqlstate = getattr(error, "sqlstate", None)
     if isinstance(sqlstate, str):
         return _classify_sqlstate(sqlstate, where, type(error).__name__)

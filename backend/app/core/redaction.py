@@ -83,7 +83,8 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     needles: set[str] = set()
     for secret in secrets:
         if len(secret) >= MIN_SECRET_LENGTH:
-            needles.update((secret, quote(secret, safe=""), quote_plus(secret, safe="")))
+            needles.add(secret)
+            needles.update(_encoded(secret))
     spans: list[tuple[int, int]] = []
     for needle in needles:
         start = text.find(needle)
@@ -103,3 +104,15 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
         done = end
     pieces.append(text[done:])
     return _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), "".join(pieces))
+
+
+def _encoded(secret: str) -> tuple[str, ...]:
+    """``secret`` as it appears inside a URL. A secret read from a non-UTF-8 environment keeps
+    its bytes as lone surrogates: those are encoded back to the bytes."""
+    try:
+        return (
+            quote(secret, safe="", errors="surrogateescape"),
+            quote_plus(secret, safe="", errors="surrogateescape"),
+        )
+    except UnicodeEncodeError:
+        return ()

@@ -8,7 +8,6 @@ Nested groups (``passwords``, ``api_keys``) merge key by key across layers.
 from __future__ import annotations
 
 import contextvars
-import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -38,6 +37,7 @@ from backend.app.core.dotenv import read_dotenv
 from backend.app.core.durations import MAX_DURATION, format_duration, parse_duration
 from backend.app.core.redaction import mask_url
 from backend.app.core.switches import ENV_PREFIX
+from backend.app.core.urls import InvalidDatabaseUrl, parse_database_url
 from backend.app.errors import InvalidInput
 
 ENV_NESTED_DELIMITER = "__"
@@ -149,22 +149,11 @@ class Settings(BaseSettings):
         url = value.strip()
         if not url:
             return None
-        scheme, sep, rest = url.partition("://")
-        if not sep:
-            raise ValueError("not a URL (expected e.g. sqlite+aiosqlite:///var/app.sqlite)")
-        scheme = scheme.lower()
-        if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
-            scheme = "postgresql+asyncpg"
-        elif scheme in ("sqlite", "sqlite+aiosqlite"):
-            scheme = "sqlite+aiosqlite"
-            if rest in ("", "/", "/:memory:") or rest.startswith("/:memory:?"):
-                raise ValueError("an in-memory SQLite database does not outlive one command")
-        else:
-            raise ValueError(
-                f"unsupported database driver {scheme!r}: "
-                "use sqlite+aiosqlite or postgresql+asyncpg"
-            )
-        return f"{scheme}://{rest}"
+        try:
+            return parse_database_url(url).normalised()
+        except InvalidDatabaseUrl as error:
+            # ValueError, so pydantic names the setting; the detail never quotes a password.
+            raise ValueError(error.detail) from None
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
@@ -242,7 +231,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_input=False, include_url=False):
         name = ".".join(str(part) for part in error["loc"]) or "settings"
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown setting"
         problems.append(f"{name}: {message}")
@@ -252,34 +241,20 @@ def describe_validation_error(exc: ValidationError) -> str:
 def resolve_paths(settings: Settings, root: Path) -> Settings:
     """Make a relative SQLite path absolute against the project root."""
     url = settings.database_url
-    if not url or not url.startswith("sqlite+aiosqlite:///"):
+    if not url:
         return settings
-    rest = url[len("sqlite+aiosqlite:///") :]
-    path_part, sep, query = rest.partition("?")
-    if path_part.startswith("file:") or Path(path_part).is_absolute():
+    resolved = parse_database_url(url).resolved(root).normalised()
+    if resolved == url:
         return settings
-    absolute = (root / path_part).resolve()
-    return settings.model_copy(
-        update={"database_url": f"sqlite+aiosqlite:///{absolute}{sep}{query}"}
-    )
+    return settings.model_copy(update={"database_url": resolved})
 
 
 def sqlite_path(url: str | None) -> Path | None:
     """The file behind a SQLite URL, or None for another engine."""
-    if not url or not url.startswith("sqlite+aiosqlite:///"):
-        return None
-    path_part = url[len("sqlite+aiosqlite:///") :].partition("?")[0]
-    if path_part.startswith("file:"):
-        path_part = path_part[len("file:") :]
-    return Path(path_part)
+    return parse_database_url(url).path if url else None
 
 
 def database_label(settings: Settings) -> str:
     """How the database is named to a human: the file for SQLite, the masked URL otherwise."""
-    path = sqlite_path(settings.database_url)
-    if path is not None:
-        try:
-            return str(path.relative_to(os.getcwd()))
-        except ValueError:
-            return str(path)
-    return mask_url(settings.database_url or "(not set)")
+    url = settings.database_url
+    return parse_database_url(url).label() if url else "(not set)"
