@@ -22,7 +22,7 @@ from backend.app.core.settings import build_settings
 from backend.app.domain import AccountName, Email, OwnerKind, Role
 from backend.app.errors import KeyRejected, MalformedKey
 from backend.app.models import ApiKey, utcnow
-from backend.app.services import accounts, authn, principals, users
+from backend.app.services import accounts, authn, principals, revocation, users
 from backend.app.services import keys as service
 from backend.app.services.context import ServiceContext
 from backend.app.services.uow import uow
@@ -139,7 +139,7 @@ async def test_every_rejection_has_the_same_message_and_its_own_reason(
 ) -> None:
     unknown = generate_key("bk_")
     revoked = await service.create_key(ctx, owner=CI)
-    await service.revoke_key(ctx, key_id=revoked.key.id)
+    await revocation.revoke_keys(ctx, key_ids=[revoked.key.id])
     expired = await service.create_key(ctx, owner=CI)
     await _set(ctx, expired.key.id, expires_at=utcnow() - timedelta(seconds=1))
     await users.create_user(ctx, email=MEMBER, password=PASSWORD)
@@ -162,7 +162,7 @@ async def test_every_rejection_has_the_same_message_and_its_own_reason(
 
 async def test_revocation_wins_over_expiry_and_an_inactive_owner(ctx: ServiceContext) -> None:
     issued = await service.create_key(ctx, owner=CI)
-    await service.revoke_key(ctx, key_id=issued.key.id)
+    await revocation.revoke_keys(ctx, key_ids=[issued.key.id])
     await _set(ctx, issued.key.id, expires_at=utcnow() - timedelta(days=1))
     await principals.set_active(ctx, CI, active=False)
     assert (await _rejection(ctx, issued.raw)).reason == "revoked"
@@ -237,7 +237,7 @@ async def test_last_used_at_is_written_on_first_use_and_then_at_most_once_per_wi
 
 async def test_a_rejected_key_does_not_record_use(ctx: ServiceContext) -> None:
     issued = await service.create_key(ctx, owner=CI)
-    await service.revoke_key(ctx, key_id=issued.key.id)
+    await revocation.revoke_keys(ctx, key_ids=[issued.key.id])
     await _rejection(ctx, issued.raw)
     assert (await _key_row(ctx, issued.key.id))["last_used_at"] is None
 
