@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.lifecycle import target, using  # noqa: F401 (fixtures of the db lifecycle tests)
+
 POOLED = pytest.param("pgbouncer", marks=[pytest.mark.postgres, pytest.mark.pgbouncer])
 
 

@@ -94,7 +94,7 @@ def test_an_unknown_task_is_invalid_input_naming_the_closest_task(cli: Cli) -> N
     assert result.error_lines == [
         "error: unknown task 'users.lst' (did you mean users.list?) (see --list)"
     ]
-    assert cli("db.nope", expect=2).error_lines == ["error: unknown task 'db.nope' (see --list)"]
+    assert cli("db.xyzzy", expect=2).error_lines == ["error: unknown task 'db.xyzzy' (see --list)"]
 
 
 def test_an_unknown_flag_is_invalid_input_naming_the_closest_flag(cli: Cli) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from backend.app.cli._common import YES_HELP
 from backend.app.cli._runtime import Runtime, app_task
+from backend.app.cli.dbserver import create, drop, shell  # noqa: F401 (tasks of this namespace)
 from backend.app.errors import InvalidInput
 
 if TYPE_CHECKING:
