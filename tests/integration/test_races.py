@@ -34,7 +34,10 @@ async def test_a_key_issued_to_an_account_deleted_meanwhile_is_not_found(
 
         async def require_then_lose_the_race(u: UnitOfWork, name: AccountName, **kw: bool):  # type: ignore[no-untyped-def]
             account = await found(u, name, **kw)
-            await principals.delete(operator, CI, confirmed=True)  # another process, committed
+            # Another process deletes the account and commits. The delete looks the account up
+            # through `require` too: put the real one back first, or it would race itself.
+            monkeypatch.setattr(principals, "require", found)
+            await principals.delete(operator, CI, confirmed=True)
             return account
 
         monkeypatch.setattr(principals, "require", require_then_lose_the_race)
