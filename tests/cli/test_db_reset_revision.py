@@ -154,7 +154,7 @@ def test_revision_writes_a_numbered_migration_into_the_projects_migrations(
     written = Path(data["path"])
     assert written.parent == versions
     assert written.name == f"{data['id']}_add_nicknames.py"
-    assert f"down_revision: str | Sequence[str] | None = {HEAD!r}" in written.read_text()
+    assert f'down_revision: str | Sequence[str] | None = "{HEAD}"' in written.read_text()
     assert cli("db.history", "--json").json[0]["id"] == data["id"]
     assert sorted(p.name for p in (PACKAGED / "versions").iterdir()) == packaged
 
