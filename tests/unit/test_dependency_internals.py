@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
 from backend.app.cli import _invoke_config, _parsing
-from backend.app.core.sqlite_fast import Prepared
+from backend.app.core.hot_path import Prepared
 from backend.app.models import ApiKey
 from backend.app.repositories.keys import lookup_query
 
@@ -62,7 +62,7 @@ def test_invoke_still_reports_an_unknown_token_with_the_message_we_read() -> Non
     assert _parsing.explain(caught.value, ["show"]).code == _parsing.INVALID_INPUT
 
 
-def test_sqlalchemy_compiles_the_hot_lookup_with_the_processors_sqlite_fast_reads() -> None:
+def test_sqlalchemy_compiles_the_hot_lookup_with_the_processors_hot_path_reads() -> None:
     prepared = Prepared.of(lookup_query(), sqlite.dialect())
     assert prepared.names == ("digest",)
     assert prepared.sql.count("?") == 1
@@ -71,7 +71,7 @@ def test_sqlalchemy_compiles_the_hot_lookup_with_the_processors_sqlite_fast_read
     assert prepared.bind({"digest": "d" * 64}) == ["d" * 64]
 
 
-def test_sqlite_fast_applies_the_result_processors_sqlalchemy_would() -> None:
+def test_hot_path_applies_the_result_processors_sqlalchemy_would() -> None:
     prepared = Prepared.of(select(ApiKey.scopes, ApiKey.expires_at), sqlite.dialect())
     row = prepared.row(['["a", "b"]', "2027-01-31 12:00:00.000000"])
     assert row["scopes"] == ["a", "b"]

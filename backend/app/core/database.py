@@ -18,6 +18,7 @@ none of them is ever committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -28,15 +29,18 @@ from sqlalchemy import Select, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 
-from backend.app.core.db_errors import translating
-from backend.app.core.sqlite_fast import Prepared
+from backend.app.core.db_errors import classify_error, translating
+from backend.app.core.hot_path import Prepared, Reader, Readers
 from backend.app.core.urls import parse_database_url
-from backend.app.errors import DatabaseUnreachable, InvalidInput, SchemaNotReady
+from backend.app.errors import AppError, DatabaseUnreachable, InvalidInput, SchemaNotReady
 
 if TYPE_CHECKING:
     from backend.app.core.settings import Settings
 
 _BEGIN_OPTION = "sqlite_begin"
+# Connections of the pool for units of work, and at most as many kept for hot-path reads, so a
+# process serves as many concurrent lookups as it has connections for writes.
+POOL_SIZE = 8
 
 
 def require_url(settings: Settings) -> str:
@@ -69,6 +73,7 @@ class Database:
         self.dry_run = dry_run
         self.url = parse_database_url(require_url(settings))
         self.where = self.url.masked()
+        self._on_postgres = self.url.engine == "postgresql"
         self._engines: dict[tuple[bool, bool], AsyncEngine] = {}
         self._shared: AsyncConnection | None = None
         self._reader: AsyncConnection | None = None
@@ -76,6 +81,8 @@ class Database:
         # each open a reader and leak all but one (aiosqlite serialises the calls anyway).
         self._reader_lock = asyncio.Lock()
         self._prepared: dict[Select[*tuple[Any, ...]], Prepared] = {}
+        self._read_engine: AsyncEngine | None = None
+        self._readers: Readers | None = None
 
     @property
     def dialect(self) -> str:
@@ -114,7 +121,7 @@ class Database:
             raise SchemaNotReady(f"there is no database at {path} yet")
         return _sqlite_engine(self.settings, self.url.sqlalchemy_url(), foreign_keys, wal=create)
 
-    def _postgres_engine(self) -> AsyncEngine:
+    def _postgres_engine(self, *, pool_size: int = POOL_SIZE, max_overflow: int = 4) -> AsyncEngine:
         connect_args: dict[str, Any] = {
             "timeout": self.settings.database_connect_timeout,
             **self.url.connect_args(),
@@ -131,8 +138,8 @@ class Database:
         return create_async_engine(
             self.url.sqlalchemy_url(),
             hide_parameters=True,
-            pool_size=8,
-            max_overflow=4,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
             connect_args=connect_args,
         )
 
@@ -181,20 +188,70 @@ class Database:
     ) -> Mapping[str, Any] | None:
         """The first row of a read-only ``statement``, as a mapping; for hot paths.
 
-        Runs outside any transaction: one statement is consistent by itself. On PostgreSQL it
-        takes a pooled connection per call, so concurrent callers run in parallel. On SQLite it
-        runs on a connection kept open for the life of this Database (see core.sqlite_fast).
+        Runs outside any transaction: one statement is consistent by itself. The statement is
+        compiled once and runs straight on the driver (see core.hot_path): on PostgreSQL on one
+        of up to POOL_SIZE connections kept for reads, so concurrent callers run in parallel; on
+        SQLite on the one connection kept open for the life of this Database.
         """
-        with translating(self.where):
+        # translating() spelled out: its context manager costs a tenth of a lookup.
+        try:
             if self.dry_run:
                 result = await (await self._shared_connection()).execute(statement, params)
                 return _mapping(result.mappings().first())
-            if self.dialect != "sqlite":
-                autocommit = self.engine().execution_options(isolation_level="AUTOCOMMIT")
-                async with autocommit.connect() as conn:
-                    return _mapping((await conn.execute(statement, params)).mappings().first())
+            if self._on_postgres:
+                return await self._read_first_postgres(statement, params)
             async with self._reader_lock:
                 return await self._read_first_sqlite(statement, params)
+        except AppError:
+            raise
+        except Exception as error:
+            mapped = classify_error(error, self.where)
+            if mapped is None:
+                raise
+            raise mapped from error
+
+    def _prepare(self, statement: Select[*tuple[Any, ...]], dialect: Any) -> Prepared:
+        prepared = self._prepared.get(statement)
+        if prepared is None:
+            prepared = self._prepared[statement] = Prepared.of(statement, dialect)
+        return prepared
+
+    async def _read_first_postgres(
+        self, statement: Select[*tuple[Any, ...]], params: Mapping[str, Any]
+    ) -> Mapping[str, Any] | None:
+        readers = self._readers
+        if readers is None:
+            # An engine of its own, so that reads never wait for (nor starve) units of work.
+            engine = self._read_engine = self._postgres_engine(max_overflow=0)
+            readers = self._readers = Readers(
+                lambda: engine.connect().start(),
+                POOL_SIZE,
+                hold=self.settings.database_statement_cache,
+            )
+        for again in (False, True):
+            reader = readers.take() or await readers.acquire()
+            try:
+                prepared = self._prepared.get(statement) or self._prepare(
+                    statement, reader.connection.dialect
+                )
+                row = await reader.fetchrow(prepared.sql, prepared.bind(params))
+            except Exception as error:
+                if not reader.driver.is_closed():
+                    readers.release(reader)
+                    raise
+                await _discard(readers, reader)
+                if again:
+                    raise DatabaseUnreachable(
+                        f"lost the connection to the database ({self.where})"
+                    ) from error
+                continue  # the connection died under the statement: a read can run again
+            except BaseException:
+                # Interrupted mid-statement: the connection may still owe the server a reply.
+                await _discard(readers, reader)
+                raise
+            readers.release(reader)
+            return None if row is None else prepared.row(row)
+        raise AssertionError("unreachable")
 
     async def _read_first_sqlite(
         self, statement: Select[*tuple[Any, ...]], params: Mapping[str, Any]
@@ -202,9 +259,7 @@ class Database:
         if self._reader is None:
             conn = await self.engine().connect()
             self._reader = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        prepared = self._prepared.get(statement)
-        if prepared is None:
-            prepared = self._prepared[statement] = Prepared.of(statement, self._reader.dialect)
+        prepared = self._prepare(statement, self._reader.dialect)
         raw = await self._reader.get_raw_connection()
         rows = await raw.driver_connection.execute_fetchall(  # type: ignore[union-attr]
             prepared.sql, prepared.bind(params)
@@ -223,10 +278,21 @@ class Database:
             if self._reader is not None:
                 reader, self._reader = self._reader, None
                 await reader.close()
+            if self._readers is not None:
+                readers, self._readers = self._readers, None
+                await readers.close()
         finally:
             engines, self._engines = list(self._engines.values()), {}
+            if self._read_engine is not None:
+                engines.append(self._read_engine)
+                self._read_engine = None
             for engine in engines:
                 await engine.dispose()
+
+
+async def _discard(readers: Readers, reader: Reader) -> None:
+    with contextlib.suppress(Exception):  # the statement's own error is the one to report
+        await readers.discard(reader)
 
 
 def _mapping(row: Any) -> Mapping[str, Any] | None:
