@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import authn, importtime, listing, report, seed, startup
+from bench import authn, authn_pg, bulk, importtime, listing, report, seed, startup
 from bench.context import CHECKOUT, Bench
 from bench.report import Result
 
@@ -23,8 +23,11 @@ FIGURES: dict[str, Callable[[Bench], list[Result]]] = {
     "P2": startup.p2,
     "P3": startup.p3,
     "P4": authn.p4,
+    "P4-PG": authn_pg.p4_pg,
     "P5": listing.p5,
+    "P5-PG": listing.p5_pg,
     "P6": seed.p6,
+    "BULK": bulk.bulk,
 }
 
 

@@ -160,6 +160,10 @@ def probes(bench: Bench, figures: set[str]) -> list[Probe]:
             found.append(
                 Probe("P2", "alembic upgrade head", lambda: alembic, bench.root, env, fresh)
             )
+            floor = [sys.executable, "-c", startup.ALEMBIC_WITH_INVOKE, *alembic[1:]]
+            found.append(
+                Probe("P2", "alembic, invoke imported", lambda: floor, bench.root, env, fresh)
+            )
         if "P3" in figures:
             emails = (f"explain-{n}@example.com" for n in count())
             memory_kib, time_cost, parallelism = startup.password_parameters(bench)
@@ -184,6 +188,8 @@ def probes(bench: Bench, figures: set[str]) -> list[Probe]:
             found.append(
                 Probe("P3", "python: one argon2id hash", lambda: hash_once, bench.root, env)
             )
+            imports = [sys.executable, "-c", startup.P3_IMPORT_FLOOR]
+            found.append(Probe("P3", "python: the import floor", lambda: imports, bench.root, env))
     return found
 
 

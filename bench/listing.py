@@ -1,4 +1,5 @@
-"""P5: ``inv users.list --json`` over 100k users against the same over 1k, process by process.
+"""P5: ``inv users.list --json`` over 100k users against the same over 1k, process by process,
+on SQLite (P5) and on PostgreSQL (P5-PG, when a server is configured).
 
 Each listing is its own child (stdout to /dev/null) so its peak RSS is its own. The streaming
 rate is the marginal one: the 99k extra rows divided by the extra time, which leaves out the
@@ -7,11 +8,13 @@ start-up both runs pay; the whole-process rate is kept in the details.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from bench import pg
 from bench.context import Bench
 from bench.measure import Run, child_env, median, ms, run, side_by_side, venv_script
 from bench.report import Result
@@ -27,13 +30,17 @@ def _command() -> list[str]:
     return [*venv_script("inv"), "users.list", "--json"]
 
 
-def _env(database: Path) -> dict[str, str]:
-    return child_env({"APP_DATABASE_URL": f"sqlite+aiosqlite:///{database}"})
+def _env(url: str) -> dict[str, str]:
+    return child_env({"APP_DATABASE_URL": url})
 
 
-def _check_rows(bench: Bench, database: Path, expected: int) -> None:
+def _sqlite(database: Path) -> str:
+    return f"sqlite+aiosqlite:///{database}"
+
+
+def _check_rows(bench: Bench, url: str, expected: int) -> None:
     done = subprocess.run(  # noqa: S603
-        _command(), cwd=bench.root, env=_env(database), capture_output=True, check=False
+        _command(), cwd=bench.root, env=_env(url), capture_output=True, check=False
     )
     if done.returncode != 0:
         tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
@@ -46,16 +53,45 @@ def _check_rows(bench: Bench, database: Path, expected: int) -> None:
 def p5(bench: Bench) -> list[Result]:
     small_db = seeded(bench, users=SMALL)
     big_db = seeded(bench, users=BIG)
-    _check_rows(bench, big_db, BIG)
+    return _figures(bench, "P5", _sqlite(small_db), _sqlite(big_db))
 
-    def listing(database: Path) -> Callable[[], Run]:
-        env = _env(database)
+
+P5_PG_WHATS = ["users.list --json, 100k users (PG)", "peak RSS at 100k / at 1k users (PG)"]
+
+
+def p5_pg(bench: Bench) -> list[Result]:
+    url = pg.server_url()
+    if url is None:
+        return pg.skipped("P5-PG", P5_PG_WHATS)
+    with pg.server(bench, url) as server:
+        names = {}
+        for count in (SMALL, BIG):
+            name = names[count] = server.copy(f"users{count}")
+            asyncio.run(_seed_pg(url, name, count))
+        return _figures(
+            bench, "P5-PG", pg.app_url(url, names[SMALL]), pg.app_url(url, names[BIG]), " (PG)"
+        )
+
+
+async def _seed_pg(url: str, name: str, count: int) -> None:
+    async with pg.connected(url, name) as conn:
+        await pg.copy_users(conn, count)
+        await pg.analyze(conn)
+
+
+def _figures(
+    bench: Bench, figure: str, small_url: str, big_url: str, tag: str = ""
+) -> list[Result]:
+    _check_rows(bench, big_url, BIG)
+
+    def listing(url: str) -> Callable[[], Run]:
+        env = _env(url)
         return lambda: run(_command(), cwd=bench.root, env=env)
 
     reps = bench.reps(7)
-    bench.progress(f"P5 users.list --json over {BIG:,} vs {SMALL:,} users: {reps} runs each")
-    listing(small_db)()  # warm-up; the row check above warmed the big one
-    big, small = side_by_side(listing(big_db), listing(small_db), reps=reps, warmup=0)
+    bench.progress(f"{figure} users.list --json over {BIG:,} vs {SMALL:,} users: {reps} runs each")
+    listing(small_url)()  # warm-up; the row check above warmed the big one
+    big, small = side_by_side(listing(big_url), listing(small_url), reps=reps, warmup=0)
     big_s = median([r.seconds for r in big])
     small_s = median([r.seconds for r in small])
     rate = (BIG - SMALL) / (big_s - small_s) if big_s > small_s else float("inf")
@@ -64,8 +100,8 @@ def p5(bench: Bench) -> list[Result]:
     rss_ratio = big_rss / small_rss
     return [
         Result(
-            figure="P5",
-            what="users.list --json, 100k users",
+            figure=figure,
+            what=f"users.list --json, 100k users{tag}",
             target=f">= {RATE_TARGET:,} rows/s",
             measured=f"{rate:,.0f} rows/s ({ms(big_s)} vs {ms(small_s)} for 1k)",
             met=rate >= RATE_TARGET,
@@ -78,8 +114,8 @@ def p5(bench: Bench) -> list[Result]:
             },
         ),
         Result(
-            figure="P5",
-            what="peak RSS at 100k / at 1k users",
+            figure=figure,
+            what=f"peak RSS at 100k / at 1k users{tag}",
             target=f"<= {RSS_TARGET}x",
             measured=f"{rss_ratio:.2f}x ({big_rss:.1f} vs {small_rss:.1f} MiB)",
             met=rss_ratio <= RSS_TARGET,

@@ -39,6 +39,8 @@ class Run:
 
     seconds: float
     max_rss_mib: float
+    # CPU time (user + system) of the child: what load on a shared machine inflates least.
+    cpu_seconds: float = 0.0
 
 
 def venv_script(name: str) -> list[str]:
@@ -73,7 +75,7 @@ start = time.perf_counter()
 pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=devnull)
 _pid, status, usage = os.wait4(pid, 0)
 seconds = time.perf_counter() - start
-print(seconds, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+print(seconds, usage.ru_maxrss, os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime)
 """
 
 
@@ -94,13 +96,15 @@ def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> Run:
             check=False,
         )
         fields = done.stdout.split()
-        code = int(fields[2]) if len(fields) == 3 else done.returncode
+        code = int(fields[2]) if len(fields) == 4 else done.returncode
         if done.returncode != 0 or code != 0:
             errors.seek(0)
             tail = errors.read().decode(errors="replace").strip().splitlines()[-5:]
             raise ProcessFailed(f"`{' '.join(argv)}` exited {code}: " + " | ".join(tail))
     # Linux reports ru_maxrss in KiB.
-    return Run(seconds=float(fields[0]), max_rss_mib=int(fields[1]) / 1024)
+    return Run(
+        seconds=float(fields[0]), max_rss_mib=int(fields[1]) / 1024, cpu_seconds=float(fields[3])
+    )
 
 
 def side_by_side(
@@ -123,6 +127,22 @@ def side_by_side(
             second.append(b())
             first.append(a())
     return first, second
+
+
+def in_turns(sides: Sequence[Callable[[], T]], *, reps: int, warmup: int = 1) -> list[list[T]]:
+    """Like :func:`side_by_side` for any number of sides: each round runs every side once, the
+    order rotating by one each round, so each side takes each place equally often."""
+    for _ in range(warmup):
+        for side in sides:
+            side()
+    results: list[list[T]] = [[] for _ in sides]
+    indexes = list(range(len(sides)))
+    for rep in range(reps):
+        shift = rep % len(sides)
+        order = indexes[shift:] + indexes[:shift]
+        for index in order:
+            results[index].append(sides[index]())
+    return results
 
 
 def median(values: Sequence[float]) -> float:

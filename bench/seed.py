@@ -14,7 +14,7 @@ import hashlib
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -96,19 +96,29 @@ def user_rows(count: int, *, first_id: int = 1) -> Iterator[list[dict[str, Any]]
         ]
 
 
-def key_rows(count: int, *, owners: int, settings: Settings) -> Iterator[list[dict[str, Any]]]:
+def key_rows(
+    count: int,
+    *,
+    owners: int,
+    settings: Settings,
+    start: int = 0,
+    owner_of: Callable[[int], int] | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Keys number ``start`` to ``start + count``, owned round robin by users 1 to ``owners``
+    unless ``owner_of`` maps a key's number to its owner's id."""
     from backend.app.core.keys import digest, display_prefix
 
     prefix = settings.api_keys.prefix
     pepper = settings.api_keys.pepper
     secret = pepper.get_secret_value().encode() if pepper else None
-    for start in range(0, count, BATCH):
+    owner = owner_of or (lambda i: i % owners + 1)
+    for first in range(start, start + count, BATCH):
         batch = []
-        for i in range(start, min(start + BATCH, count)):
+        for i in range(first, min(first + BATCH, start + count)):
             raw = bench_key(i, prefix)
             batch.append(
                 {
-                    "user_id": i % owners + 1,
+                    "user_id": owner(i),
                     "digest": digest(raw, secret),
                     "display_prefix": display_prefix(raw),
                     "scopes": ["read"],
