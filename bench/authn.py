@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from bench.context import Bench
 from bench.measure import median
 from bench.report import Result
-from bench.seed import KEY_OWNERS, bench_key, seeded, settings_for
+from bench.rows import KEY_OWNERS, bench_key
+from bench.seed import seeded, settings_for
 
 if TYPE_CHECKING:
     from backend.app.services.context import ServiceContext

@@ -11,149 +11,27 @@ the write lock for the busy timeout (5 s) would make it fail. ``audit.list`` is 
 
 On SQLite always (the seeded file is cached in var/bench/ for the day: the trail is relative to
 the day it was built); on PostgreSQL when a server is configured (seeded by COPY, dropped after).
+The data comes from ``bench.bulk_data``, each engine's fresh copies from ``bench.bulk_targets``;
+this module runs the commands beside the writer and reports.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import hashlib
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bench import pg
+from bench.bulk_data import OWNED, OWNER
+from bench.bulk_targets import Target, pg_target, sqlite_target
 from bench.context import Bench
 from bench.measure import Run, child_env, median, ms, run, side_by_side, venv_script
 from bench.report import Result
-from bench.seed import BATCH, fresh_copy, schema_tag, user_rows
 
-USERS = 1_000
-KEYS = 1_000_000
-OWNED = 100_000  # keys 0 .. OWNED-1 belong to user 1, the one who leaves
-EVENTS = 1_000_000
-SPAN = timedelta(days=730)
-OWNER = "user1@bench.example.com"
 WAIT_LIMIT_S = 5.0  # the default busy timeout
-# The events the commands leave (the writer's own are not theirs).
-NOT_WRITERS = "SELECT count(*) FROM audit_events WHERE actor <> 'bench:writer'"
-ACTIONS = ("key.create", "user.update", "key.rotate", "user.create", "account.update")
-
-
-def owner_of(index: int) -> int:
-    return 1 if index < OWNED else index % (USERS - 1) + 2
-
-
-def event_rows(now: datetime) -> Iterator[list[dict[str, Any]]]:
-    """EVENTS audit events, oldest first, evenly over the SPAN before ``now``."""
-    step = SPAN / EVENTS
-    start = now - SPAN
-    for first in range(0, EVENTS, BATCH):
-        yield [
-            {
-                "occurred_at": start + step * (i + 1),
-                "actor": "cli:bench@host",
-                "action": ACTIONS[i % len(ACTIONS)],
-                "target_type": "user",
-                "target_id": str(i % USERS + 1),
-                "target": f"user{i % USERS + 1}@bench.example.com",
-                "details": {},
-                "subject": f"user:user{i % USERS + 1}@bench.example.com",
-            }
-            for i in range(first, min(first + BATCH, EVENTS))
-        ]
-
-
-# -- seeding ---------------------------------------------------------------------------------
-
-
-async def _seed_sqlite(bench: Bench, database: Path, now: datetime) -> None:
-    from sqlalchemy import insert
-
-    from backend.app.core.database import Database
-    from backend.app.models import ApiKey, AuditEvent, User
-    from bench.seed import key_rows, settings_for
-
-    settings = settings_for(bench, database)
-    db = Database(settings)
-    try:
-        engine = db.engine()
-        async with engine.begin() as conn:
-            for batch in user_rows(USERS):
-                await conn.execute(insert(User), batch)
-            for batch in key_rows(KEYS, owners=USERS, settings=settings, owner_of=owner_of):
-                await conn.execute(insert(ApiKey), batch)
-            for batch in event_rows(now):
-                await conn.execute(insert(AuditEvent), batch)
-    finally:
-        await db.finish()
-
-
-def seeded_sqlite(bench: Bench) -> Path:
-    """The cached bulk database of today (its trail ends when it was built)."""
-    day = datetime.now(UTC).strftime("%Y%m%d")
-    tag = hashlib.sha256(Path(__file__).read_bytes() + schema_tag(bench).encode()).hexdigest()
-    path = bench.cache / f"bulk-{day}-{tag[:10]}.sqlite"
-    if path.exists():
-        return path
-    bench.cache.mkdir(parents=True, exist_ok=True)
-    for stale in bench.cache.glob("bulk-*.sqlite*"):
-        stale.unlink()
-    bench.progress(f"seeding {path.name}: 1M keys, 1M audit events (once a day)")
-    started = time.perf_counter()
-    partial = fresh_copy(bench, "bulk.partial.sqlite")
-    asyncio.run(_seed_sqlite(bench, partial, datetime.now(UTC)))
-    os.replace(partial, path)
-    bench.progress(f"seeded in {time.perf_counter() - started:.0f} s")
-    return path
-
-
-EVENT_COLUMNS = (
-    "occurred_at",
-    "actor",
-    "action",
-    "target_type",
-    "target_id",
-    "target",
-    "details",
-    "subject",
-)
-
-
-async def _seed_pg(server: pg.Server, name: str) -> None:
-    settings = pg.settings_for(server.bench, pg.app_url(server.url, name))
-    async with pg.connected(server.url, name) as conn:
-        await pg.copy_users(conn, USERS)
-        await pg.copy_keys(conn, KEYS, owners=USERS, settings=settings, owner_of=owner_of)
-        for batch in event_rows(datetime.now(UTC)):
-            records = [
-                tuple(json.dumps(row[c]) if c == "details" else row[c] for c in EVENT_COLUMNS)
-                for row in batch
-            ]
-            await conn.copy_records_to_table("audit_events", records=records, columns=EVENT_COLUMNS)
-        await pg.analyze(conn)
-
-
-# -- one engine ------------------------------------------------------------------------------
-
-
-@dataclass
-class Target:
-    """One engine's database: how to make a fresh copy, and how to reach it."""
-
-    engine: str
-    fresh: Any  # () -> (APP_DATABASE_URL, writer target)
-    runs: dict[str, list[Run]] = field(default_factory=dict)
-    writers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
 
 
 def _with_writer(
@@ -270,64 +148,6 @@ def _results(target: Target) -> list[Result]:
 # -- the figure ------------------------------------------------------------------------------
 
 
-def _sqlite_target(bench: Bench) -> Target:
-    import sqlite3
-
-    source = seeded_sqlite(bench)
-    copy = bench.work / "bulk.sqlite"
-
-    def fresh(_rep: int) -> tuple[str, str, Any]:
-        for suffix in ("", "-wal", "-shm"):
-            copy.with_name(copy.name + suffix).unlink(missing_ok=True)
-        shutil.copyfile(source, copy)
-
-        def count() -> dict[str, int]:
-            with sqlite3.connect(copy) as conn:
-                return _counts(
-                    conn.execute("SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL"),
-                    conn.execute(NOT_WRITERS),
-                )
-
-        return f"sqlite+aiosqlite:///{copy}", str(copy), count
-
-    return Target("sqlite", fresh)
-
-
-def _counts(revoked: Any, events: Any) -> dict[str, int]:
-    left = int(events.fetchone()[0])
-    # The revoke adds an event per key; the prune removes old ones and adds its own.
-    return {"revoked": int(revoked.fetchone()[0]), "pruned": EVENTS + OWNED - left + 1}
-
-
-def _pg_target(server: pg.Server) -> Target:
-    started = time.perf_counter()
-    source = server.copy("bulk_source")
-    asyncio.run(_seed_pg(server, source))
-    server.bench.progress(
-        f"seeded 1M keys and 1M events on PostgreSQL in {time.perf_counter() - started:.0f} s"
-    )
-
-    def fresh(rep: int) -> tuple[str, str, Any]:
-        name = server.copy(f"bulk{rep}", source)
-
-        def count() -> dict[str, int]:
-            async def read() -> dict[str, int]:
-                async with pg.connected(server.url, name) as conn:
-                    revoked = await conn.fetchval(
-                        "SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL"
-                    )
-                    events = await conn.fetchval(NOT_WRITERS)
-                return {"revoked": int(revoked), "pruned": EVENTS + OWNED - int(events) + 1}
-
-            found = asyncio.run(read())
-            server.drop(name)
-            return found
-
-        return pg.app_url(server.url, name), pg.dsn(server.url, name), count
-
-    return Target("postgresql", fresh)
-
-
 WHATS = [
     "keys.revoke --user E (100k keys), PG",
     "audit.prune --before 365d, PG",
@@ -338,13 +158,13 @@ WHATS = [
 def bulk(bench: Bench) -> list[Result]:
     reps = bench.reps(3, quick=1)
     bench.progress(f"BULK revoke, list and prune on 1M keys and 1M events: {reps} run(s) each")
-    sqlite = _sqlite_target(bench)
+    sqlite = sqlite_target(bench)
     _bulk(bench, sqlite, reps)
     results = _results(sqlite)
     url = pg.server_url()
     if url is None:
         return results + pg.skipped("BULK", WHATS)
     with pg.server(bench, url) as server:
-        target = _pg_target(server)
+        target = pg_target(server)
         _bulk(bench, target, reps)
     return results + _results(target)

@@ -14,19 +14,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import authn, authn_pg, bulk, importtime, listing, report, seed, startup
+from bench import (
+    authn,
+    authn_pg,
+    bulk,
+    importtime,
+    listing,
+    report,
+    seeding,
+    startup_create,
+    startup_tasks,
+    startup_upgrade,
+)
 from bench.context import CHECKOUT, Bench
 from bench.report import Result
 
 FIGURES: dict[str, Callable[[Bench], list[Result]]] = {
-    "P1": startup.p1,
-    "P2": startup.p2,
-    "P3": startup.p3,
+    "P1": startup_tasks.p1,
+    "P2": startup_upgrade.p2,
+    "P3": startup_create.p3,
     "P4": authn.p4,
     "P4-PG": authn_pg.p4_pg,
     "P5": listing.p5,
     "P5-PG": listing.p5_pg,
-    "P6": seed.p6,
+    "P6": seeding.p6,
     "BULK": bulk.bulk,
 }
 

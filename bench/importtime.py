@@ -16,9 +16,10 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from bench import startup
+from bench import startup, startup_create, startup_tasks, startup_upgrade
 from bench.context import Bench
 from bench.measure import child_env, median, run, venv_script
+from bench.rows import BENCH_PASSWORD
 
 TOP = 7
 
@@ -132,7 +133,7 @@ def probes(bench: Bench, figures: set[str]) -> list[Probe]:
     if "P1" in figures:
         trivial = bench.work / "trivial"
         if not (trivial / "tasks.py").exists():
-            startup.write_trivial_collection(bench, trivial)
+            startup_tasks.write_trivial_collection(bench, trivial)
         env = child_env()
         for args in (["--list"], ["--help", "users.create"]):
             argv = [*inv, *args]
@@ -142,7 +143,7 @@ def probes(bench: Bench, figures: set[str]) -> list[Probe]:
     if "P2" in figures or "P3" in figures:
         database = bench.work / "explain.sqlite"
         env = child_env(
-            {"APP_DATABASE_URL": startup.sqlite_url(database), "BENCH_PW": startup.BENCH_PASSWORD}
+            {"APP_DATABASE_URL": startup.sqlite_url(database), "BENCH_PW": BENCH_PASSWORD}
         )
 
         def fresh() -> None:
@@ -160,15 +161,15 @@ def probes(bench: Bench, figures: set[str]) -> list[Probe]:
             found.append(
                 Probe("P2", "alembic upgrade head", lambda: alembic, bench.root, env, fresh)
             )
-            floor = [sys.executable, "-c", startup.ALEMBIC_WITH_INVOKE, *alembic[1:]]
+            floor = [sys.executable, "-c", startup_upgrade.ALEMBIC_WITH_INVOKE, *alembic[1:]]
             found.append(
                 Probe("P2", "alembic, invoke imported", lambda: floor, bench.root, env, fresh)
             )
         if "P3" in figures:
             emails = (f"explain-{n}@example.com" for n in count())
-            memory_kib, time_cost, parallelism = startup.password_parameters(bench)
-            hash_once = [sys.executable, "-c", startup.HASH_ONCE, str(memory_kib)]
-            hash_once += [str(time_cost), str(parallelism), startup.BENCH_PASSWORD]
+            memory_kib, time_cost, parallelism = startup_create.password_parameters(bench)
+            hash_once = [sys.executable, "-c", startup_create.HASH_ONCE, str(memory_kib)]
+            hash_once += [str(time_cost), str(parallelism), BENCH_PASSWORD]
             create = ["users.create", "--password-env", "BENCH_PW", "--email"]
             found.append(
                 Probe(
@@ -188,7 +189,7 @@ def probes(bench: Bench, figures: set[str]) -> list[Probe]:
             found.append(
                 Probe("P3", "python: one argon2id hash", lambda: hash_once, bench.root, env)
             )
-            imports = [sys.executable, "-c", startup.P3_IMPORT_FLOOR]
+            imports = [sys.executable, "-c", startup_create.P3_IMPORT_FLOOR]
             found.append(Probe("P3", "python: the import floor", lambda: imports, bench.root, env))
     return found
 

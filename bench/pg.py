@@ -7,7 +7,7 @@ dropped before the figure returns, whatever happened.
 
 Seeding goes through ``COPY`` (asyncpg's ``copy_records_to_table``): a million keys take seconds,
 where Core executemany over the network takes minutes. The rows are the ones SQLite gets
-(``bench.seed``), so the same keys authenticate on both engines.
+(``bench.rows``), so the same keys authenticate on both engines.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ KEY_COLUMNS = ("user_id", "digest", "display_prefix", "scopes", "created_at")
 
 
 async def copy_users(conn: asyncpg.Connection, count: int, *, first_id: int = 1) -> None:
-    from bench.seed import user_rows
+    from bench.rows import user_rows
 
     for batch in user_rows(count, first_id=first_id):
         records = [tuple(row[c] for c in USER_COLUMNS) for row in batch]
@@ -183,8 +183,8 @@ async def copy_keys(
     start: int = 0,
     owner_of: Any = None,
 ) -> None:
-    """Keys ``start`` to ``start + count`` of the seeded numbering (``bench.seed.bench_key``)."""
-    from bench.seed import key_rows
+    """Keys ``start`` to ``start + count`` of the seeded numbering (``bench.rows.bench_key``)."""
+    from bench.rows import key_rows
 
     for batch in key_rows(count, owners=owners, settings=settings, start=start, owner_of=owner_of):
         records = [

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench import bulk, pg, writer
+from bench import bulk_data, pg, writer
 from bench.measure import in_turns
 
 
@@ -52,19 +52,19 @@ def test_pg_figures_without_a_server_are_skipped_with_the_reason(
 
 
 def test_the_bulk_owner_holds_the_first_100k_keys_and_the_rest_are_spread() -> None:
-    owners = [bulk.owner_of(i) for i in range(bulk.KEYS)]
-    assert owners.count(1) == bulk.OWNED
-    assert set(owners[bulk.OWNED :]) == set(range(2, bulk.USERS + 1))
+    owners = [bulk_data.owner_of(i) for i in range(bulk_data.KEYS)]
+    assert owners.count(1) == bulk_data.OWNED
+    assert set(owners[bulk_data.OWNED :]) == set(range(2, bulk_data.USERS + 1))
 
 
 def test_the_bulk_trail_is_oldest_first_over_two_years_up_to_now() -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    first = next(bulk.event_rows(now))
+    first = next(bulk_data.event_rows(now))
     assert len(first) == 10_000
     times = [row["occurred_at"] for row in first]
     assert times == sorted(times)
-    assert now - bulk.SPAN < times[0] < times[-1] < now
-    last = next(itertools.islice(bulk.event_rows(now), 99, 100))[-1]["occurred_at"]
+    assert now - bulk_data.SPAN < times[0] < times[-1] < now
+    last = next(itertools.islice(bulk_data.event_rows(now), 99, 100))[-1]["occurred_at"]
     assert last == now
 
 
