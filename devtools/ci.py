@@ -15,6 +15,9 @@ so the PostgreSQL tests are never quietly skipped on one side only; and the firs
 virtual environment that lacks what pyproject.toml declares (CI installs afresh). What remains
 different: CI tests the commit, ``inv ci`` the working tree, and CI's fresh install may pick a
 newer release of a dependency than the one installed here.
+
+The steps and how they run are here; what the run reports (outcomes, pytest's counts, the
+closing summary) is in :mod:`devtools.ci_report`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -31,13 +33,18 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from devtools.ci_report import Outcome, pytest_counts, report, say
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ENV = "BACKEND_TEST_POSTGRES_URL"
 PGBOUNCER_ENV = "BACKEND_TEST_PGBOUNCER_URL"
+# pytest_counts is devtools.ci_report's, kept importable from here.
+__all__ = ["PGBOUNCER_ENV", "PG_ENV", "ROOT", "STEPS", "TEST_STEPS", "Step", "ci_environ", "main"]
+__all__ += ["preflight", "pytest_counts", "run_steps", "step"]
 
 
 @dataclass(frozen=True)
@@ -121,31 +128,6 @@ def preflight(env: Mapping[str, str]) -> list[str]:
     return problems
 
 
-@dataclass
-class Outcome:
-    step: Step
-    code: int | None = None
-    seconds: float = 0.0
-    log: Path | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-
-
-SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed)\b")
-
-
-def pytest_counts(lines: Sequence[str]) -> dict[str, int]:
-    """The counts of pytest's closing line (the last line that has any), errors as failed."""
-    for line in reversed(lines):
-        found = SUMMARY.findall(line)
-        if found and re.search(r"\bin [\d.]+s\b", line):
-            counts: dict[str, int] = {}
-            for number, word in found:
-                key = "failed" if word.startswith("error") else word
-                counts[key] = counts.get(key, 0) + int(number)
-            return counts
-    return {}
-
-
 def run_steps(
     steps: Sequence[Step] = STEPS,
     *,
@@ -173,7 +155,7 @@ def _run(steps: Sequence[Step], *, env: dict[str, str], logs: Path, out: IO[str]
             outcome = Outcome(s)
             outcomes.append(outcome)
             mark = "  (alongside)" if s.alongside else ""
-            _say(out, f"== {s.name}: {s.what}\n$ {s.shown()}{mark}")
+            say(out, f"== {s.name}: {s.what}\n$ {s.shown()}{mark}")
             if s.alongside:
                 outcome.log = logs / f"{s.name}.log"
                 with outcome.log.open("wb") as log:
@@ -198,13 +180,13 @@ def _run(steps: Sequence[Step], *, env: dict[str, str], logs: Path, out: IO[str]
                 outcome.counts = pytest_counts(lines)
             if outcome.code != 0:
                 failed = True
-                _say(out, f"error: step {s.name} failed (exit {outcome.code})")
+                say(out, f"error: step {s.name} failed (exit {outcome.code})")
                 break
         for outcome, _process, waiter in background:
             waiter.join()
             assert outcome.log is not None
             text = outcome.log.read_text(errors="replace")
-            _say(out, f"== {outcome.step.name} (alongside), exit {outcome.code}:\n{text.rstrip()}")
+            say(out, f"== {outcome.step.name} (alongside), exit {outcome.code}:\n{text.rstrip()}")
             outcome.counts = pytest_counts(text.splitlines())
             failed = failed or outcome.code != 0
     finally:
@@ -215,7 +197,7 @@ def _run(steps: Sequence[Step], *, env: dict[str, str], logs: Path, out: IO[str]
                 process.wait()
     ran = {o.step.name for o in outcomes}
     outcomes += [Outcome(s) for s in steps if s.name not in ran]
-    _report(outcomes, time.monotonic() - started, out)
+    report(outcomes, time.monotonic() - started, out)
     return 1 if failed else 0
 
 
@@ -238,30 +220,6 @@ def _foreground(s: Step, *, env: dict[str, str], out: IO[str]) -> tuple[int, lis
         out.flush()
         tail = [*tail[-49:], line.rstrip("\n")]
     return process.wait(), tail
-
-
-def _report(outcomes: Sequence[Outcome], seconds: float, out: IO[str]) -> None:
-    lines = ["== ci summary"]
-    for o in outcomes:
-        status = "not run" if o.code is None else "ok" if o.code == 0 else f"FAILED ({o.code})"
-        lines.append(f"{o.step.name:<12} {status:<12} {o.seconds:6.0f} s")
-    lines.append(f"{'total':<12} {'':<12} {seconds:6.0f} s")
-    totals: dict[str, int] = {}
-    for o in outcomes:
-        for key, number in o.counts.items():
-            totals[key] = totals.get(key, 0) + number
-    if totals:
-        # One closing line for every suite the run started, in pytest's words.
-        skipped = f", {totals['skipped']} skipped" if totals.get("skipped") else ""
-        lines.append(
-            f"ci: {totals.get('passed', 0)} passed, {totals.get('failed', 0)} failed{skipped}"
-        )
-    _say(out, "\n".join(lines))
-
-
-def _say(out: IO[str], text: str) -> None:
-    out.write(text + "\n")
-    out.flush()
 
 
 @contextlib.contextmanager

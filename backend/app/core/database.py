@@ -1,14 +1,7 @@
 """The database of one program run: its engines, its connections, and the dry-run transaction.
 
-SQLite (aiosqlite): foreign keys on, a real BEGIN (the driver's legacy mode would not issue one
-before SELECT or DDL), WAL and a busy timeout; writers take the lock up front with
-``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of failing on upgrade. New
-files are private (0600, in a 0700 folder): they hold password hashes and key digests.
-
-PostgreSQL (asyncpg) is the production engine, often behind PgBouncer in transaction pooling
-mode, where a server connection is shared between clients from one transaction to the next:
-asyncpg's named prepared statements would collide there, so by default its statement caches are
-off (``database_statement_cache`` turns them back on for deployments that connect directly).
+Engine construction (SQLite pragmas and private files, PostgreSQL behind a pooler) is in
+:mod:`backend.app.core.engines`; the hot-path reader machinery in :mod:`backend.app.core.hot_path`.
 
 Under a dry run every unit of work of the run shares one connection per database, inside one
 transaction that :meth:`Database.finish` rolls back: a chain sees its own would-be changes and
@@ -19,17 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, event
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.app.core.db_errors import classify_error, translating
+from backend.app.core.engines import (
+    POOL_SIZE,
+    create_private_file,
+    for_writing,
+    postgres_engine,
+    sqlite_engine,
+)
 from backend.app.core.hot_path import Prepared, Reader, Readers
 from backend.app.core.urls import parse_database_url
 from backend.app.errors import AppError, DatabaseUnreachable, InvalidInput, SchemaNotReady
@@ -37,10 +35,8 @@ from backend.app.errors import AppError, DatabaseUnreachable, InvalidInput, Sche
 if TYPE_CHECKING:
     from backend.app.core.settings import Settings
 
-_BEGIN_OPTION = "sqlite_begin"
-# Connections of the pool for units of work, and at most as many kept for hot-path reads, so a
-# process serves as many concurrent lookups as it has connections for writes.
-POOL_SIZE = 8
+# POOL_SIZE and create_private_file live in core.engines; importers keep finding them here.
+__all__ = ["POOL_SIZE", "Database", "create_private_file", "require_url"]
 
 
 def require_url(settings: Settings) -> str:
@@ -49,20 +45,6 @@ def require_url(settings: Settings) -> str:
             "no database is configured: set APP_DATABASE_URL, or database_url in the profile"
         )
     return settings.database_url
-
-
-def create_private_file(path: Path) -> None:
-    """Create an empty SQLite file readable by its owner only (and a private folder for it)."""
-    try:
-        if not path.parent.is_dir():
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:
-        pass
-    except OSError as error:
-        raise DatabaseUnreachable(
-            f"cannot create the SQLite database {path}: {error.strerror}"
-        ) from None
 
 
 class Database:
@@ -108,40 +90,18 @@ class Database:
 
     def _make_engine(self, *, create: bool, foreign_keys: bool) -> AsyncEngine:
         if self.url.engine == "postgresql":
-            return self._postgres_engine()
+            return postgres_engine(self.settings, self.url)
         path = self.url.path
         assert path is not None
         if self.dry_run and not path.exists():
             # Nothing may be created under a dry run: an empty database in memory behaves as
             # the new file would.
-            return _sqlite_engine(self.settings, "sqlite+aiosqlite://", foreign_keys, memory=True)
+            return sqlite_engine(self.settings, "sqlite+aiosqlite://", foreign_keys, memory=True)
         if create:
             create_private_file(path)
         elif not path.exists():
             raise SchemaNotReady(f"there is no database at {path} yet")
-        return _sqlite_engine(self.settings, self.url.sqlalchemy_url(), foreign_keys, wal=create)
-
-    def _postgres_engine(self, *, pool_size: int = POOL_SIZE, max_overflow: int = 4) -> AsyncEngine:
-        connect_args: dict[str, Any] = {
-            "timeout": self.settings.database_connect_timeout,
-            **self.url.connect_args(),
-        }
-        connect_args.setdefault("server_settings", {}).setdefault("application_name", "backend")
-        if not self.settings.database_statement_cache:
-            # Safe behind a transaction-mode pooler: asyncpg prepares unnamed statements only,
-            # nothing to find missing (or already there) on the next server connection. Both
-            # caches go: SQLAlchemy's alone would keep a statement's old result types after a
-            # column changed type elsewhere; unique names instead leave statements piling up
-            # on the pooler's server connections (tests/integration/test_pgbouncer_driver.py).
-            connect_args["statement_cache_size"] = 0
-            connect_args["prepared_statement_cache_size"] = 0
-        return create_async_engine(
-            self.url.sqlalchemy_url(),
-            hide_parameters=True,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            connect_args=connect_args,
-        )
+        return sqlite_engine(self.settings, self.url.sqlalchemy_url(), foreign_keys, wal=create)
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -154,7 +114,7 @@ class Database:
             return
         with translating(self.where):
             async with self.engine().connect() as conn:
-                yield await _for_writing(conn) if write else conn
+                yield await for_writing(conn) if write else conn
 
     @asynccontextmanager
     async def migration_connection(self, *, create: bool) -> AsyncIterator[AsyncConnection]:
@@ -166,7 +126,7 @@ class Database:
         with translating(self.where):
             engine = self.engine(create=create, foreign_keys=False)
             async with engine.connect() as conn:
-                yield await _for_writing(conn)
+                yield await for_writing(conn)
 
     async def _shared_connection(self) -> AsyncConnection:
         if self._shared is None:
@@ -222,7 +182,7 @@ class Database:
         readers = self._readers
         if readers is None:
             # An engine of its own, so that reads never wait for (nor starve) units of work.
-            engine = self._read_engine = self._postgres_engine(max_overflow=0)
+            engine = self._read_engine = postgres_engine(self.settings, self.url, max_overflow=0)
             readers = self._readers = Readers(
                 lambda: engine.connect().start(),
                 POOL_SIZE,
@@ -299,48 +259,3 @@ def _mapping(row: Any) -> Mapping[str, Any] | None:
     """A RowMapping (or None), which SQLAlchemy's stubs type loosely."""
     found: Mapping[str, Any] | None = row
     return found
-
-
-async def _for_writing(conn: AsyncConnection) -> AsyncConnection:
-    if conn.dialect.name == "sqlite":
-        return await conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
-    return conn
-
-
-def _lower(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
-
-
-def _sqlite_engine(
-    settings: Settings, url: str, foreign_keys: bool, *, wal: bool = False, memory: bool = False
-) -> AsyncEngine:
-    busy_ms = int(settings.database_busy_timeout_ms)
-    # A pool for a file, as SQLAlchemy >= 2.0.38 gives one anyway (older ones used NullPool).
-    extra: dict[str, Any] = {"poolclass": StaticPool if memory else AsyncAdaptedQueuePool}
-    engine = create_async_engine(
-        url, hide_parameters=True, connect_args={"timeout": busy_ms / 1000}, **extra
-    )
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from the driver; `_on_begin` issues BEGIN itself.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
-            if wal:
-                cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-        finally:
-            cursor.close()
-        # SQLite's own lower() folds ASCII only, so ILIKE (lower() on both sides) would not
-        # find "Zoë" when searching "ZOË". Python's is Unicode-aware.
-        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
-
-    return engine
