@@ -86,7 +86,10 @@ def _parse_postgres(rest: str) -> DatabaseUrl:
         if "/" in name:
             raise _Bad("the database name contains '/': percent-encode it as %2F")
         database = _decode(name, "the database name") or None
-    params = _parse_query(query)
+    # With no '@' at all, `name:digits` may be `user:password` whose password goes on with an
+    # unencoded '/' or '?' (postgresql://admin:12?A=1/prod): then the query's names are pieces
+    # of it, and no message may echo them.
+    params = _parse_query(query, quiet=not at and ":" in authority)
 
     def fold(name: str, current: Any, value: Any) -> Any:
         if value is None:

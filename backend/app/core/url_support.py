@@ -79,11 +79,13 @@ class _Query(dict[str, str]):
     quiet = False
 
 
-def _parse_query(query: str) -> _Query:
+def _parse_query(query: str, *, quiet: bool = False) -> _Query:
+    """The parameters of ``query``; ``quiet`` when the caller knows their names could be pieces
+    of a password (see _parse_postgres)."""
     params = _Query()
     # An unencoded '&' in a ?password= value splits it, and the rest reads as a parameter:
     # its "name" may be a piece of the password.
-    params.quiet = "password" in query.lower()
+    params.quiet = quiet or "password" in query.lower()
     for item in query.split("&"):
         if not item:
             continue
