@@ -1,4 +1,5 @@
-"""The audit event and its change share one transaction: neither without the other."""
+"""The audit trail as it is written: one event per change with its actor, none for a no-op or a
+read, and the event and its change in one transaction (neither without the other)."""
 
 from __future__ import annotations
 

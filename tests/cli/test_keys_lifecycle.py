@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from backend.app.core.keys import parse_key
 from tests.fixtures import keys as keys_fixtures
 from tests.fixtures.keys import (
     ACCOUNT,
+    LONG_AGO,
     USER,
     anywhere_in,
     audit_actions,
+    close_to,
     create_key,
+    fails_and_writes_nothing,
+    instant,
     key_time,
+    now,
     rejection,
     set_key_time,
     snapshot,
@@ -24,32 +29,6 @@ from tests.support import Cli, Db
 keys_pg_url = keys_fixtures.keys_pg_url
 keys_db = keys_fixtures.keys_db
 owners = keys_fixtures.owners
-
-LONG_AGO = datetime(2001, 1, 1, tzinfo=UTC)
-CREATE_FIELDS = {"id", "display_prefix", "owner_type", "owner", "scopes", "expires_at", "key"}
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def instant(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
-
-
-def close_to(value: datetime, expected: datetime, slack: timedelta = timedelta(minutes=1)) -> bool:
-    return abs(value - expected) < slack
-
-
-def fails_and_writes_nothing(
-    cli: Cli, db: Db, *argv: str, code: int, stdin: str | None = None
-) -> str:
-    """Run a command that must fail with ``code``, print one error line, and change no row."""
-    before = snapshot(db)
-    result = cli(*argv, expect=code, stdin=stdin)
-    assert len(result.error_lines) == 1, str(result)
-    assert snapshot(db) == before, f"{result}\nchanged the database"
-    return result.error_lines[0]
 
 
 # -- list and show ---------------------------------------------------------------------------------

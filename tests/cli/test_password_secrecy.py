@@ -8,13 +8,18 @@ printed once, on stdout, and nowhere else.
 
 from __future__ import annotations
 
-import io
-import logging
-import sys
-import traceback
-
 import pytest
 
+from tests.fixtures import secrecy
+from tests.fixtures.secrecy import (
+    CANARY,
+    CANARY_ENV,
+    TOO_LONG,
+    TOO_SHORT,
+    assert_nowhere,
+    assert_stored_as_argon2id,
+    run,
+)
 from tests.fixtures.users import (
     given_user,
     reused_db,
@@ -22,72 +27,11 @@ from tests.fixtures.users import (
     user_row,
     verifies,
 )
-from tests.support import Cli, Db, Result
+from tests.support import Cli, Db
 
 db = reused_db
-
-CANARY = "Canary-Pw-7f3a9c2e1b"
-TOO_SHORT = "Canary-7f"  # shorter than the 12-character minimum, and not a part of CANARY
-TOO_LONG = CANARY * 60  # longer than the 1024-character maximum
-CANARY_ENV = "CANARY_PASSWORD"
-
-
-@pytest.fixture(autouse=True)
-def debug(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The most talkative mode: every log record kept, tracebacks printed on errors."""
-    caplog.set_level(logging.DEBUG)
-    monkeypatch.setenv("APP_DEBUG", "1")
-
-
-@pytest.fixture(params=["debug", "plain"])
-def mode(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture, debug: None) -> str:
-    """Also the ordinary mode, whose error paths differ (one line, no traceback)."""
-    if request.param == "plain":
-        caplog.set_level(logging.INFO)
-        request.getfixturevalue("monkeypatch").delenv("APP_DEBUG")
-    return str(request.param)
-
-
-def run(cli: Cli, *argv: str, stdin: str | None = None, expect: int) -> Result:
-    """Like ``cli(...)``, but a traceback is allowed (debug mode prints them): it is captured."""
-    from backend.app.cli.__main__ import program
-
-    cli.capsys.readouterr()
-    if stdin is not None:
-        cli.monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    trace = ""
-    try:
-        program().run(["backendctl", *argv], exit=True)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except Exception:
-        trace, code = traceback.format_exc(), 1
-    out, err = cli.capsys.readouterr()
-    result = Result(argv, code, out, err + trace)
-    cli.history.append(result)
-    assert code == expect, str(result)
-    return result
-
-
-def everything_logged(caplog: pytest.LogCaptureFixture) -> str:
-    parts = [caplog.text]
-    for record in caplog.records:
-        parts += [record.getMessage(), repr(record.args), record.exc_text or ""]
-    return "\n".join(parts)
-
-
-def assert_nowhere(secret: str, cli: Cli, db: Db, caplog: pytest.LogCaptureFixture) -> None:
-    assert cli.history, "nothing was run"
-    assert secret not in cli.everything_printed()
-    assert secret not in everything_logged(caplog)
-    assert secret not in repr(snapshot(db))
-
-
-def assert_stored_as_argon2id(db: Db, email: str, password: str) -> None:
-    stored = user_row(db, email)["password_hash"]
-    assert stored.startswith("$argon2id$")
-    assert verifies(password, stored)
+# Fixtures: every test here runs in the most talkative mode (autouse), some also in the plain one.
+debug, mode = secrecy.debug, secrecy.mode
 
 
 # -- a password given by the operator --------------------------------------------------------------
