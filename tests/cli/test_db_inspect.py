@@ -7,34 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from backend.app.models import Base
-from tests.alembic_project import ExtraMigrations, packaged_head
+from tests.alembic_project import ExtraMigrations
+from tests.fixtures.db_cli import (
+    HEAD,
+    ONLY_SQLITE,
+    PASSWORD,
+    UNREACHABLE,
+    sqlite_file,
+)
 from tests.support import Cli, Db
-
-HEAD = packaged_head()
-OUR_TABLES = set(Base.metadata.tables)
-PASSWORD = "hunter2-Sup3rS3cret"  # a test credential that must never be printed
-# Narrow conftest's `backend` fixture to SQLite: for behaviour only SQLite files have, and for
-# CLI behaviour that does not depend on the engine (PostgreSQL databases cost time to create).
-ONLY_SQLITE = pytest.mark.parametrize("backend", ["sqlite"])
-UNREACHABLE = f"postgresql://postgres:{PASSWORD}@127.0.0.1:1/x"
-
-
-def sqlite_file(db: Db) -> Path:
-    return Path(db.url.split(":///", 1)[1])
-
-
-def add_user(db: Db, email: str = "someone@example.com") -> None:
-    db.rows(
-        "INSERT INTO users (email, password_hash, created_at, updated_at, password_changed_at) "
-        "VALUES (:email, 'x', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
-        email=email,
-    )
-
-
-def stamp_of(db: Db) -> dict[str, str]:
-    return dict(db.rows("SELECT key, value FROM app_meta"))
-
 
 # -- db.current and db.history --------------------------------------------------------------------
 
