@@ -8,52 +8,23 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from backend.app.core.config import AppConfig, load_app_config
-from backend.app.core.profiles import package_defaults
 from backend.app.errors import MigrationFailed, SchemaNotReady
 from backend.app.migrations.runner import MigrationResult
-from backend.app.models import Base
 from backend.app.services import schema
 from backend.app.services.context import ServiceContext
 from tests.alembic_project import ExtraMigrations
+from tests.fixtures.migrations import (
+    ONLY_SQLITE,
+    OUR_TABLES,
+    app_config,
+    revisions,
+    upgrade,
+)
 from tests.fixtures.services import on_app, options_of, with_app
 from tests.support import Db
 
 if TYPE_CHECKING:
     from alembic.config import Config
-
-OUR_TABLES = set(Base.metadata.tables)
-# Narrow the `backend` fixture of conftest to one engine: for engine-specific behaviour, and
-# (SQLite) where the engine adds nothing and a PostgreSQL database would only cost time.
-ONLY_SQLITE = pytest.mark.parametrize("backend", ["sqlite"])
-ONLY_POSTGRESQL = pytest.mark.parametrize(
-    "backend", [pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
-
-
-def app_config(db: Db, root: Path, profile: str = "dev") -> AppConfig:
-    return load_app_config(
-        app=package_defaults(), root=root, selected=profile, overrides={"database_url": db.url}
-    )
-
-
-def upgrade(app: AppConfig, revision: str = "head") -> MigrationResult:
-    return on_app(
-        app, lambda ctx, cfg: schema.upgrade(ctx, cfg, options_of(app), revision=revision)
-    )
-
-
-def downgrade(app: AppConfig, revision: str) -> MigrationResult:
-    return on_app(
-        app,
-        lambda ctx, cfg: schema.downgrade(
-            ctx, cfg, options_of(app), revision=revision, confirmed=True
-        ),
-    )
-
-
-def revisions(app: AppConfig) -> tuple[str, ...]:
-    return on_app(app, schema.current).current
 
 
 # -- a failing migration ---------------------------------------------------------------------------

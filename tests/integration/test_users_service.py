@@ -2,57 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import text
 
-from backend.app.core.config import load_app_config
-from backend.app.core.database import Database
-from backend.app.core.profiles import package_defaults
-from backend.app.domain import Email
 from backend.app.errors import AuthenticationFailed
 from backend.app.services import users
 from backend.app.services.context import ServiceContext
+from tests.fixtures import users_service
 from tests.fixtures.users import reused_db, verifies
+from tests.fixtures.users_service import (
+    PASSWORD,
+    add_user,
+    audit_count,
+    make_context,
+    stored,
+)
 from tests.support import Db
 
 db = reused_db
-
-PASSWORD = "correct-horse-battery-staple"
-
-
-def make_context(db: Db, root: Path, **passwords: Any) -> ServiceContext:
-    overrides: dict[str, Any] = {"database_url": db.url}
-    if passwords:
-        overrides["passwords"] = passwords
-    app = load_app_config(app=package_defaults(), root=root, overrides=overrides)
-    return ServiceContext(app.settings, Database(app.settings), "test-runner")
-
-
-@pytest.fixture
-async def ctx(db: Db, tmp_path: Path) -> AsyncIterator[ServiceContext]:
-    context = make_context(db, tmp_path)
-    yield context
-    await context.database.finish()
-
-
-async def stored(ctx: ServiceContext, email: str, column: str) -> Any:
-    async with ctx.database.connection(write=False) as conn:
-        query = text(f"SELECT {column} FROM users WHERE email = :email")
-        return (await conn.execute(query, {"email": email})).scalar_one()
-
-
-async def audit_count(ctx: ServiceContext) -> int:
-    async with ctx.database.connection(write=False) as conn:
-        return int((await conn.execute(text("SELECT count(*) FROM audit_events"))).scalar_one())
-
-
-async def add_user(ctx: ServiceContext, email: str, **kwargs: Any) -> None:
-    change = await users.create_user(ctx, email=Email.parse(email), password=PASSWORD, **kwargs)
-    assert change.changed
+ctx = users_service.ctx  # the fixture: a context on `db`
 
 
 # -- authenticate_user -----------------------------------------------------------------------------

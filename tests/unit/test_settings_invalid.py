@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,37 +10,15 @@ import pytest
 
 from backend.app.core.config import load_app_config
 from backend.app.core.profiles import package_defaults
-from backend.app.core.settings import Settings, build_settings
-from backend.app.errors import InvalidInput
+from tests.fixtures import settings as settings_fixtures
+from tests.fixtures.settings import (
+    SECRETISH,
+    build,
+    invalid,
+    write_dotenv,
+)
 
-# Looks like a credential: every error test asserts this text never reaches a message.
-SECRETISH = "hunter2-Sup3rS3cret-value"
-
-
-@pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project root that is not the cwd, so nothing resolves against the cwd by accident."""
-    folder = tmp_path / "root"
-    folder.mkdir()
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)
-    return folder
-
-
-def write_dotenv(root: Path, **values: str) -> None:
-    lines = [f"{name}={value}" for name, value in values.items()]
-    (root / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def build(root: Path, profile: Mapping[str, Any] | None = None, **overrides: Any) -> Settings:
-    return build_settings(profile_values=profile or {}, root=root, overrides=overrides)
-
-
-def invalid(root: Path, profile: Mapping[str, Any] | None = None, **overrides: Any) -> str:
-    with pytest.raises(InvalidInput) as caught:
-        build(root, profile, **overrides)
-    return str(caught.value)
+root = settings_fixtures.root  # a fixture
 
 
 # -- invalid values and unknown keys --------------------------------------------------------------
