@@ -61,3 +61,11 @@ def invoke_debug() -> bool:
     return root.isEnabledFor(logging.DEBUG) and any(
         getattr(handler.formatter, "_fmt", None) == LOG_FORMAT for handler in root.handlers
     )
+
+
+def stdin_is_a_terminal() -> bool:
+    """Whether a person may be typing on standard input (False when it is closed or absent)."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except ValueError:  # closed
+        return False

@@ -14,6 +14,7 @@ from invoke.exceptions import Exit
 
 from backend.app.cli._common import YES_HELP
 from backend.app.cli._runtime import Runtime, app_task
+from backend.app.cli._streams import stdin_is_a_terminal
 from backend.app.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ async def shell(rt: Runtime, write: bool = False, command: str | None = None) ->
     """Open psql or sqlite3 on the database (read-only on a protected one unless --write)."""
     from backend.app.services import dbclient
 
-    script = command is not None or not _stdin_is_a_terminal()
+    script = command is not None or not stdin_is_a_terminal()
     async with dbclient.client_session(
         rt.services(),
         write=write,
@@ -108,13 +109,6 @@ async def shell(rt: Runtime, write: bool = False, command: str | None = None) ->
         status = run_in_foreground(client.name, client.argv, client.env, client.pass_fds)
     if status != 0:
         raise Exit(code=status)
-
-
-def _stdin_is_a_terminal() -> bool:
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except ValueError:  # closed
-        return False
 
 
 def run_in_foreground(

@@ -19,6 +19,7 @@ from invoke.exceptions import Exit
 
 from backend.app.cli._repl import exit_status, interact, print_exception
 from backend.app.cli._runtime import Runtime, app_task
+from backend.app.cli._streams import stdin_is_a_terminal
 
 if TYPE_CHECKING:
     pass
@@ -56,7 +57,7 @@ async def shell(rt: Runtime, command: str | None = None) -> None:
     namespace = build_namespace(rt)
     if command is not None:
         status = await run_source(command, namespace, filename=COMMAND_FILE)
-    elif not _stdin_is_a_terminal():
+    elif not stdin_is_a_terminal():
         source = sys.stdin.read() if sys.stdin is not None else ""
         status = await run_source(source, namespace, filename=STDIN_FILE)
     else:
@@ -64,13 +65,6 @@ async def shell(rt: Runtime, command: str | None = None) -> None:
     if status != 0:
         sys.stdout.flush()
         raise Exit(code=status)
-
-
-def _stdin_is_a_terminal() -> bool:
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except ValueError:  # closed
-        return False
 
 
 def build_namespace(rt: Runtime) -> dict[str, Any]:
