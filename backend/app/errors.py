@@ -156,6 +156,14 @@ class Interrupted(AppError):
         super().__init__("interrupted; the current transaction was rolled back")
 
 
+class OutputClosed(Exception):
+    """The reader of stdout went away (``| head``): the command stops quietly, exit 0.
+
+    Raised in place of the BrokenPipeError of a write to stdout, which is an OSError that a unit
+    of work around the output (a streamed list) would otherwise take for a lost connection.
+    """
+
+
 class Unexpected(AppError):
     """Anything else, described by its type and its first line (exit 1)."""
 

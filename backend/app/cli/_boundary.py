@@ -14,7 +14,7 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from backend.app.errors import exit_status
+from backend.app.errors import OutputClosed, exit_status
 
 
 def program_name() -> str:
@@ -40,7 +40,7 @@ def hints() -> dict[str, str]:
 
 def failure(error: BaseException, *, secrets: Iterable[str] = (), where: str = "") -> Exit:
     """The Exit for ``error``: ``error: <line>`` on stderr, and its documented code."""
-    if isinstance(error, BrokenPipeError):
+    if isinstance(error, BrokenPipeError | OutputClosed):
         return quiet_exit()
 
     def classify(failed: BaseException) -> object:

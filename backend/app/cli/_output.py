@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
+
+from backend.app.errors import OutputClosed
 
 # Human tables size their columns from the first rows, then stream the rest.
 WIDTH_SAMPLE = 200
@@ -149,6 +152,10 @@ class Output:
     def result(self, data: Mapping[str, Any] | Sequence[Any], *, text: str | None = None) -> None:
         """The task's one result: ``data`` as JSON, or ``text`` (else ``data`` as key: value)."""
         self._claim()
+        with _reader_may_leave():
+            self._result(data, text)
+
+    def _result(self, data: Mapping[str, Any] | Sequence[Any], text: str | None) -> None:
         if self.as_json:
             print(self._json(data), file=self.stdout, flush=True)
         elif text is not None:
@@ -164,6 +171,10 @@ class Output:
     ) -> None:
         """One object: JSON, or an aligned ``key: value`` block (optionally a line above it)."""
         self._claim()
+        with _reader_may_leave():
+            self._record(data, text, fields)
+
+    def _record(self, data: Mapping[str, Any], text: str | None, fields: Sequence[str]) -> None:
         if self.as_json:
             print(self._json(data), file=self.stdout, flush=True)
             return
@@ -187,9 +198,10 @@ class Output:
         """Stream rows: a JSON array on one line, or an aligned table. Returns the row count."""
         self._claim()
         iterator = _aiter(rows)
-        if self.as_json:
-            return await self._json_rows(iterator)
-        return await self._human_rows(iterator, columns, empty)
+        with _reader_may_leave():
+            if self.as_json:
+                return await self._json_rows(iterator)
+            return await self._human_rows(iterator, columns, empty)
 
     async def _json_rows(self, rows: AsyncIterable[Mapping[str, Any]]) -> int:
         out = self.stdout
@@ -248,6 +260,15 @@ class Output:
             count += 1
         out.flush()
         return count
+
+
+@contextmanager
+def _reader_may_leave() -> Iterator[None]:
+    """A write to stdout whose reader has gone raises OutputClosed (see errors.py)."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise OutputClosed from None
 
 
 async def _aiter_sync(rows: Iterable[Mapping[str, Any]]) -> AsyncIterable[Mapping[str, Any]]:

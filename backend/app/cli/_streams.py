@@ -46,7 +46,10 @@ def configure_streams() -> None:
     """Output never crashes on encoding: a stream that cannot encode a character escapes it."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None and getattr(stream, "errors", "strict") == "strict":
+        # Under the C locale Python's stdio uses surrogateescape, which fails on any non-ASCII
+        # character that did not come from undecodable input: it must go too.
+        errors = getattr(stream, "errors", "strict")
+        if reconfigure is not None and errors in ("strict", "surrogateescape"):
             reconfigure(errors="backslashreplace")
 
 
