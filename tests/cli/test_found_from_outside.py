@@ -45,6 +45,10 @@ def seeded(cli: Cli, db: Db) -> None:
         ("users.set-role", "-h"),
         ("db.upgrade", "--help"),
         ("profile", "--help"),
+        # Among the task's arguments: invoke took it as the role (found from outside).
+        ("users.set-role", "bob@example.com", "--help"),
+        ("users.set-role", "bob@example.com", "-h"),
+        ("keys.rotate", "3", "--grace", "1h", "-h"),
     ],
 )
 def test_help_right_after_a_task_prints_that_tasks_help(cli: Cli, argv: tuple[str, ...]) -> None:

@@ -36,7 +36,17 @@ def backendctl(
 
 # A list streams its rows inside its unit of work: the closed pipe must not read as a database
 # that went away (it was exit 6, "cannot reach the database: Broken pipe").
-@pytest.mark.parametrize("argv", ["config.paths", "users.list", "users.list --json", "audit.list"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        "config.paths",
+        "users.list",
+        "users.list --json",
+        "audit.list",
+        "--list",
+        "--help users.create",
+    ],
+)
 def test_a_reader_that_closes_the_pipe_is_not_an_error(tmp_path: Path, argv: str) -> None:
     backendctl(tmp_path, "db.upgrade")
     ran = backendctl(

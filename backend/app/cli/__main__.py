@@ -130,7 +130,13 @@ def program() -> AppProgram:
 
 
 def main() -> None:
-    program().run()
+    try:
+        program().run()
+    except BrokenPipeError:
+        # invoke's own output (--help, --list) to a reader that left (`| head`): not an error.
+        from backend.app.cli._boundary import quiet_exit
+
+        raise SystemExit(quiet_exit().code) from None
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Two things invoke's command line gets wrong for us, put right for `inv` and `backendctl`:
 
-- ``TASK --help`` (or ``-h``) right after a task prints that task's help, even for a task that
-  takes a positional argument (invoke would take ``--help`` as the argument's value);
+- ``TASK --help`` (or ``-h``) after a task, right after it or among its arguments, prints that
+  task's help, even for a task that takes positional arguments (invoke would take ``--help`` as
+  an argument's value);
 - a mistyped task or flag is one ``error:`` line naming the closest task or flag, exit 2
   (invoke says ``No idea what 'users.lst' is!`` and exits 1).
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import itertools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,10 +27,17 @@ HELP_FLAGS = ("--help", "-h")
 
 
 def help_target(argv: Sequence[str], task_names: Sequence[str]) -> str | None:
-    """The task whose help was asked for by ``TASK --help``, if any."""
-    for token, following in itertools.pairwise(argv):
-        if token in task_names and following in HELP_FLAGS:
-            return token
+    """The task whose help was asked for: ``TASK --help``, or ``--help`` anywhere among that
+    task's arguments (``users.set-role bob@example.com --help``), which invoke would otherwise
+    take as the value of the argument still missing."""
+    current = None
+    for token in argv:
+        if token == "--":  # noqa: S105 (the end of options, not a password)
+            return None
+        if token in task_names:
+            current = token
+        elif token in HELP_FLAGS and current is not None:
+            return current
     return None
 
 
