@@ -165,6 +165,8 @@ def test_the_password_reaches_psql_through_a_password_file_never_argv_or_environ
         assert not any(PASSWORD in arg for arg in argv), argv
         assert not any(PASSWORD in line for line in lines if line.startswith("cmdline "))
         assert "PGPASSWORD" not in names  # not ours, and not the caller's either
+        # Nor the application's settings: APP_DATABASE_URL holds the password too.
+        assert not {name for name in names if name.startswith("APP_")}, names
         assert {"PGPASSFILE", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE"} <= names
         passfile = next(line for line in lines if line.startswith("passfile "))
         path = passfile.removeprefix("passfile ")

@@ -87,7 +87,7 @@ async def client_session(
         yield Client(
             name,
             _sqlite_argv(binary, database, read_only=read_only, command=command, script=script),
-            env=dict(os.environ),
+            env=_child_environ(),
             read_only=read_only,
             protected_by=protected_by,
         )
@@ -154,7 +154,7 @@ def _libpq_environment(
     """The child's environment: the caller's, pointed at the configured database by ``PG*``
     variables (what asyncpg also reads is left alone, so both reach the same server)."""
     url = ctx.database.url
-    env = dict(os.environ)
+    env = _child_environ()
     env.update(url.libpq_environment())
     env.setdefault("PGCONNECT_TIMEOUT", str(max(1, int(ctx.settings.database_connect_timeout))))
     env.setdefault("PGAPPNAME", APPLICATION_NAME)
@@ -175,6 +175,12 @@ def _libpq_environment(
     with _password_file(_passfile_line(url, password)) as (path, fds):
         env["PGPASSFILE"] = path
         yield env, fds
+
+
+def _child_environ() -> dict[str, str]:
+    """The caller's environment without the application's own settings: ``APP_DATABASE_URL``
+    and its kin may carry the password and other secrets, which the client has no use for."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("APP_")}
 
 
 def _passfile_line(url: DatabaseUrl, password: str) -> str:
