@@ -178,6 +178,13 @@ def test_new_database_files_are_private_and_db_check_warns_about_readable_ones(
     assert f"warning: {path} can be read by other users" in warned
 
 
+def test_every_folder_made_for_a_new_database_is_private(cli: Cli, project: Path) -> None:
+    cli.monkeypatch.setenv("APP_DATABASE_URL", "sqlite:///x1/y1/z.sqlite")
+    cli("db.upgrade")
+    for folder in (project / "x1", project / "x1" / "y1"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
 # -- 14. ids are never reused ----------------------------------------------------------------------
 
 
@@ -216,6 +223,20 @@ def test_an_invoke_yaml_that_others_can_write_or_own_is_refused(cli: Cli, projec
     config.chmod(0o664)  # group-writable, as with a umask of 002: accepted
     cli("config.show")
     os.chown(config, 65534, 65534)  # nobody
+    refused = cli("config.show", expect=2)
+    assert "belongs to another user (uid 65534)" in refused.error_lines[0]
+
+
+def test_a_dotenv_that_others_can_write_or_own_is_refused(cli: Cli, project: Path) -> None:
+    # It would choose the database and the secret key under any profile (found from outside).
+    dotenv = project / ".env"
+    dotenv.write_text("APP_DATABASE_URL=sqlite:///elsewhere.sqlite\n")
+    dotenv.chmod(0o666)
+    refused = cli("config.show", expect=2)
+    assert "everyone can write to it" in refused.error_lines[0]
+    dotenv.chmod(0o664)
+    cli("config.show")  # group-writable, as with a umask of 002: accepted
+    os.chown(dotenv, 65534, 65534)
     refused = cli("config.show", expect=2)
     assert "belongs to another user (uid 65534)" in refused.error_lines[0]
 

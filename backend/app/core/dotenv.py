@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from backend.app.core.profiles import check_config_file
 from backend.app.core.switches import ENV_PREFIX, SWITCH_NAMES
 from backend.app.errors import InvalidInput
 
@@ -53,6 +54,8 @@ def closest(name: str, candidates: list[str]) -> str:
 def read_dotenv(path: Path, model: type[BaseModel]) -> DotEnv:
     if not path.is_file():
         return DotEnv(path)
+    # It chooses the database and the secrets, as invoke.yaml does: the same owner check.
+    check_config_file(path)
     from dotenv import dotenv_values
 
     known = setting_names(model)

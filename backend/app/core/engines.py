@@ -36,8 +36,10 @@ POOL_SIZE = 8
 def create_private_file(path: Path) -> None:
     """Create an empty SQLite file readable by its owner only (and a private folder for it)."""
     try:
-        if not path.parent.is_dir():
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Every folder it creates is private, not only the last (mkdir's parents get the umask).
+        for folder in reversed([path.parent, *path.parent.parents]):
+            if not folder.is_dir():
+                folder.mkdir(mode=0o700, exist_ok=True)
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:
         pass

@@ -102,8 +102,9 @@ def read_config_files(root: Path | None) -> tuple[dict[str, Any], list[Path]]:
 
 def check_config_file(path: Path) -> None:
     """Refuse a config file someone else could have written, as ssh refuses an unsafe config:
-    it chooses the database and lowers guards. A group-writable file of one's own is normal
-    (a umask of 002 is many distributions' default) and accepted."""
+    it chooses the database and lowers guards (a `.env` file: the database and the secrets). A
+    group-writable file of one's own is normal (a umask of 002 is many distributions' default)
+    and accepted."""
     if os.name == "nt":
         return
     try:
