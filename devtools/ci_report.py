@@ -28,16 +28,16 @@ SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed)\b")
 
 
 def pytest_counts(lines: Sequence[str]) -> dict[str, int]:
-    """The counts of pytest's closing line (the last line that has any), errors as failed."""
-    for line in reversed(lines):
+    """The counts of pytest's closing lines, summed (a step may run pytest more than once, as
+    the floors do), errors as failed."""
+    counts: dict[str, int] = {}
+    for line in lines:
         found = SUMMARY.findall(line)
         if found and re.search(r"\bin [\d.]+s\b", line):
-            counts: dict[str, int] = {}
             for number, word in found:
                 key = "failed" if word.startswith("error") else word
                 counts[key] = counts.get(key, 0) + int(number)
-            return counts
-    return {}
+    return counts
 
 
 def report(outcomes: Sequence[Outcome], seconds: float, out: IO[str]) -> None:

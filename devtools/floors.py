@@ -31,6 +31,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SERVERS = ("BACKEND_TEST_POSTGRES_URL", "BACKEND_TEST_PGBOUNCER_URL")
 FAST_SUITE = ("-m", "pytest", "-m", "not slow", "-q", "-p", "no:cacheprovider")
+# At the floors, PostgreSQL is tested where the drivers' versions matter: every PostgreSQL test
+# of the service and driver level (engines, the hot path, PgBouncer, migrations, slow ones too).
+# The CLI tests' PostgreSQL variants send the same statements through the same code, and the
+# main suite runs them; running them here too would cost a third of CI's time on two cores.
+FLOORS_POSTGRES = ("-m", "pytest", "-m", "postgres", "-q", "-p", "no:cacheprovider")
+FLOORS_POSTGRES_PATHS = ("tests/unit", "tests/integration")
 # What a copy of the checkout leaves out: tools' caches, environments and build output.
 NOT_COPIED = shutil.ignore_patterns(
     ".git", ".venv", "venv", "var", "build", "dist", "*.egg-info", "__pycache__", ".*_cache",
@@ -131,13 +137,14 @@ def run(argv: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None) ->
 
 
 def suite(python: str, *, pins: Sequence[str], work: Path, postgres: bool = True) -> None:
-    """A fresh venv of ``python`` in ``work``, the project in it, ``pins`` forced, the suite
-    (on PostgreSQL too when the environment names a server, unless ``postgres`` is false)."""
+    """A fresh venv of ``python`` in ``work``, the project in it, ``pins`` forced, the fast suite
+    on SQLite, then (with ``postgres``, when the environment names a server) its PostgreSQL tests
+    of the services and drivers."""
     copy = work / "checkout"
     shutil.copytree(ROOT, copy, ignore=NOT_COPIED)
     venv = work / "venv"
-    left_out = {"PYTHONPATH", "VIRTUAL_ENV", *(() if postgres else SERVERS)}
-    env = {k: v for k, v in os.environ.items() if k not in left_out}
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    sqlite_only = {k: v for k, v in env.items() if k not in SERVERS}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     with _timed("fresh venv and pip install -e .[dev]"):
         run([python, "-m", "venv", str(venv)], cwd=copy)
@@ -149,8 +156,11 @@ def suite(python: str, *, pins: Sequence[str], work: Path, postgres: bool = True
             # A forced floor that breaks another package's requirement is a false floor too.
             run([vpython, "-m", "pip", "check"], cwd=copy, env=env)
     run([vpython, "-m", "pip", "freeze", "--exclude-editable"], cwd=copy, env=env)
-    with _timed("the fast suite"):
-        run([vpython, *FAST_SUITE], cwd=copy, env=env)
+    with _timed("the fast suite (SQLite)"):
+        run([vpython, *FAST_SUITE], cwd=copy, env=sqlite_only)
+    if postgres and env.get(SERVERS[0], "").strip():
+        with _timed("the PostgreSQL tests of the services and drivers"):
+            run([vpython, *FLOORS_POSTGRES, *FLOORS_POSTGRES_PATHS], cwd=copy, env=env)
 
 
 @contextlib.contextmanager

@@ -184,9 +184,11 @@ def test_the_steps_run_with_ci_set_as_in_ci() -> None:
         (["1 passed in 0.5s", "SKIPPED 3 tests: reason"], {"passed": 1}),
         (["no tests ran in 0.01s"], {}),
         (["note: no Python newer than 3.11 here: skipped"], {}),
+        # The floors run pytest twice (SQLite, then PostgreSQL): both count.
+        (["10 passed, 2 skipped in 3.0s", "...", "4 passed in 1.0s"], {"passed": 14, "skipped": 2}),
     ],
 )
-def test_pytest_counts_reads_the_closing_line(lines: list[str], counts: dict[str, int]) -> None:
+def test_pytest_counts_reads_the_closing_lines(lines: list[str], counts: dict[str, int]) -> None:
     assert ci.pytest_counts(lines) == counts
 
 
