@@ -13,6 +13,7 @@ off (``database_statement_cache`` turns them back on for deployments that connec
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,10 +40,10 @@ def create_private_file(path: Path) -> None:
         # Every folder it creates is private, not only the last (mkdir's parents get the umask).
         for folder in reversed([path.parent, *path.parent.parents]):
             if not folder.is_dir():
-                folder.mkdir(mode=0o700, exist_ok=True)
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:
-        pass
+                folder.mkdir(mode=0o700, exist_ok=True)  # a racing process may make it too
+        # Another process may make it first: it is as private as ours.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except OSError as error:
         raise DatabaseUnreachable(
             f"cannot create the SQLite database {path}: {error.strerror}"
