@@ -94,7 +94,7 @@ def sqlite_engine(
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
             cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
             if wal:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _switch_to_wal(cursor, busy_ms)
             cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
@@ -108,6 +108,26 @@ def sqlite_engine(
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _switch_to_wal(cursor: Any, busy_ms: int) -> None:
+    """``PRAGMA journal_mode = WAL``, retried within the busy timeout: the switch takes an
+    exclusive lock for a moment, and SQLite answers "database is locked" at once, without its busy
+    handler, to a second connection that asks meanwhile (two first upgrades of a new file)."""
+    import asyncio
+    import time
+
+    from sqlalchemy.util import await_only
+
+    deadline = time.monotonic() + busy_ms / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except Exception as error:
+            if "database is locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+        await_only(asyncio.sleep(0.02))  # on the event loop: the other connection goes on
 
 
 async def for_writing(conn: AsyncConnection) -> AsyncConnection:
