@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -131,9 +132,12 @@ def program() -> AppProgram:
 
 def main() -> None:
     try:
-        program().run()
+        try:
+            program().run()
+        finally:
+            sys.stdout.flush()  # invoke's own output (--help, --list) is still buffered here
     except BrokenPipeError:
-        # invoke's own output (--help, --list) to a reader that left (`| head`): not an error.
+        # A reader that left (`| head`) is not an error.
         from backend.app.cli._boundary import quiet_exit
 
         raise SystemExit(quiet_exit().code) from None

@@ -242,6 +242,9 @@ def run_task(
         if scope.dry_run and no_dry_run:
             raise DryRunUnsupported(f"this task cannot be dry-run ({no_dry_run}); nothing was run")
         scope.run(_main(rt, body, args, kwargs, announce=database))
+        # Buffered output meets a reader that left (`| head`) here, not at the interpreter's exit
+        # (which would print "Exception ignored" and exit 120).
+        sys.stdout.flush()
     except (Exception, KeyboardInterrupt) as error:
         if isinstance(error, Exit):
             raise
