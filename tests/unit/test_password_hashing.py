@@ -8,6 +8,8 @@ run once per mutant of ``backend.app.core.security``.
 from __future__ import annotations
 
 import string
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -93,6 +95,35 @@ def test_a_hash_is_argon2id_at_the_configured_cost_and_verifies(
 ) -> None:
     assert stored.startswith(AT_LOWEST)
     assert hasher.verify(PASSWORD, stored) == (True, None)
+
+
+def test_a_new_hash_is_the_string_passlib_writes_at_the_configured_cost(
+    hasher: PasswordHasher, stored: str
+) -> None:
+    """argon2-cffi writes new hashes; passlib must read them as its own, current ones."""
+    parsed = argon2.from_string(stored)
+    assert (parsed.type, parsed.memory_cost, parsed.rounds, parsed.parallelism) == (
+        "id",
+        19_456,
+        2,
+        1,
+    )
+    assert len(parsed.salt) == argon2.default_salt_size
+    assert len(parsed.checksum) == argon2.checksum_size
+    assert not hasher._context.needs_update(stored)
+
+
+def test_hashing_a_password_does_not_import_passlib() -> None:
+    """Only verifying needs passlib: users.create starts faster without it (README, P3)."""
+    code = (
+        "import sys\n"
+        "from backend.app.core.security import PasswordHasher\n"
+        "from backend.app.core.settings import PasswordPolicy\n"
+        "assert PasswordHasher(PasswordPolicy()).hash('correct horse battery staple')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'passlib'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_hashing_the_same_password_twice_gives_two_salted_hashes(

@@ -19,6 +19,8 @@ from backend.app.cli.transfer import users_export, users_import  # noqa: F401 (t
 from backend.app.domain import Email, Role, StatusFilter, parse_count, parse_enum, parse_text
 
 if TYPE_CHECKING:
+    import asyncio
+
     from backend.app.services.passwords import HashedPassword
 
 USER_COLUMNS = [
@@ -31,12 +33,12 @@ USER_COLUMNS = [
 ]
 
 
-async def _hash(rt: Runtime, password: Password) -> HashedPassword:
-    """Check and hash a password before the database stack is even imported: argon2's memory
-    and SQLAlchemy's are never held at once, which keeps a command's peak memory down."""
-    from backend.app.services.passwords import hash_password
+def _start_hashing(rt: Runtime, password: Password) -> asyncio.Future[HashedPassword]:
+    """Check the password and start hashing it before the database stack is even imported: the
+    hash runs on a worker thread while the stack loads (see ``services.passwords``)."""
+    from backend.app.services.passwords import start_hashing
 
-    return await hash_password(rt.password_hasher, password.value)
+    return start_hashing(rt.password_hasher, password.value)
 
 
 def _with_secret(rt: Runtime, data: dict[str, Any], text: str, password: str | None) -> str:
@@ -76,11 +78,13 @@ async def create(
         rt, stdin=password_stdin, env=password_env, random=random_password, required=True
     )
     assert password is not None
-    hashed = await _hash(rt, password)
+    hashing = _start_hashing(rt, password)
     from backend.app.services import users
 
+    services = rt.services()
+    hashed = await hashing
     change = await users.create_user(
-        rt.services(),
+        services,
         email=address,
         password=hashed,
         role=chosen,
@@ -163,11 +167,12 @@ async def set_password(
         rt, stdin=password_stdin, env=password_env, random=random_password, required=True
     )
     assert password is not None
-    hashed = await _hash(rt, password)
+    hashing = _start_hashing(rt, password)
     from backend.app.services import users
 
+    services = rt.services()
     user = await users.set_password(
-        rt.services(), email=address, password=hashed, source=password.source
+        services, email=address, password=await hashing, source=password.source
     )
     data = {"status": "updated", **user_record(user)}
     text = f"password updated for {user.email}"

@@ -1,4 +1,10 @@
-"""Passwords: argon2id through passlib (libpass), with parameters from settings."""
+"""Passwords: argon2id with parameters from settings; argon2-cffi hashes, passlib (libpass) verifies.
+
+A new hash is argon2-cffi's own ``$argon2id$`` string, the format passlib's argon2 handler
+writes and reads (same salt and hash lengths), so a command that only hashes (``users.create``)
+never imports passlib; verification goes through passlib's CryptContext, which also recognises
+a hash below the configured cost and re-hashes it.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,10 @@ _ARGON2_PARAMS = re.compile(r"\$argon2id\$v=\d+\$m=(?P<m>\d+),t=(?P<t>\d+),p=(?P
 # Never a password a user could type: it only equalises the time of a failed lookup.
 _DUMMY_PASSWORD = "timing-equaliser-" + "x" * 16
 
+
+# passlib's argon2 defaults (salt_size, checksum_size), so its verify reads our hashes as current.
+ARGON2_SALT_BYTES = 16
+ARGON2_HASH_BYTES = 32
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -64,9 +74,23 @@ class PasswordHasher:
             # encoder's own message would quote one of them (a piece of the password).
             raise InvalidInput("the password is not valid UTF-8 text") from None
 
+    @cached_property
+    def _argon2(self) -> Any:
+        from argon2 import PasswordHasher, Type
+
+        policy = self.policy
+        return PasswordHasher(
+            time_cost=policy.argon2_time_cost,
+            memory_cost=policy.argon2_memory_kib,
+            parallelism=policy.argon2_parallelism,
+            hash_len=ARGON2_HASH_BYTES,
+            salt_len=ARGON2_SALT_BYTES,
+            type=Type.ID,
+        )
+
     def hash(self, password: str) -> str:
         self.check(password)
-        return str(self._context.hash(password))
+        return str(self._argon2.hash(password))
 
     def verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
         """Whether ``password`` matches, and a replacement hash when the stored one is weaker.
@@ -104,7 +128,7 @@ class PasswordHasher:
 
     @cached_property
     def _dummy_hash(self) -> str:
-        return str(self._context.hash(_DUMMY_PASSWORD))
+        return str(self._argon2.hash(_DUMMY_PASSWORD))
 
     def generate(self) -> str:
         return generate_password(max(24, self.policy.min_length))
