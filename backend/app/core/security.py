@@ -1,4 +1,4 @@
-"""Passwords: argon2id with parameters from settings; argon2-cffi hashes, passlib (libpass) verifies.
+"""Passwords: argon2id at the cost settings give; argon2-cffi hashes, passlib (libpass) verifies.
 
 A new hash is argon2-cffi's own ``$argon2id$`` string, the format passlib's argon2 handler
 writes and reads (same salt and hash lengths), so a command that only hashes (``users.create``)
