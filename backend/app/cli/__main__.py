@@ -6,7 +6,7 @@ import copy
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke.exceptions import Exit
 from invoke.parser.argument import Argument
@@ -16,6 +16,9 @@ from backend.app.cli import _parsing, build_namespace
 from backend.app.cli._invoke_config import current_overrides
 from backend.app.cli._session import AppExecutor
 from backend.app.core.profiles import CONFIG_SUFFIXES, merge_dicts, package_defaults
+
+if TYPE_CHECKING:
+    from invoke.parser import Parser
 
 
 def find_project(start: Path, environ: dict[str, str] | Any = os.environ) -> Path | None:
@@ -48,6 +51,10 @@ class AppProgram(Program):
 
     def parse_cleanup(self) -> None:
         _parsing.parse_cleanup(self, Program.parse_cleanup)
+
+    def _make_parser(self) -> Parser:
+        parser: Parser = _parsing.make_parser(self, Program._make_parser)
+        return parser
 
     def print_version(self) -> None:
         from invoke import __version__ as invoke_version

@@ -4,11 +4,14 @@
   task's help, even for a task that takes positional arguments (invoke would take ``--help`` as
   an argument's value);
 - a mistyped task or flag is one ``error:`` line naming the closest task or flag, exit 2
-  (invoke says ``No idea what 'users.lst' is!`` and exits 1).
+  (invoke says ``No idea what 'users.lst' is!`` and exits 1);
+- the parser gets the contexts of the tasks the command line names, not of every task: invoke
+  builds and deep-copies a context per task (twice) on every run, which was a tenth of the
+  start-up that `inv users.create` adds to its imports (README, Performance, P3).
 
 ``backendctl`` gets them by overriding its Program's methods; for ``inv``, whose Program is
 invoke's own, ``tasks.py`` calls :func:`install` before invoke parses the tasks, which wraps
-the same two methods of invoke's Program class. Both are public methods of ``invoke.Program``;
+the same three methods of invoke's Program class. Both are public methods of ``invoke.Program``;
 ``tests/cli/test_parsing.py`` fails loudly if invoke changes how they are called.
 """
 
@@ -108,6 +111,32 @@ def parse_tasks(program: Any, original: Callable[[Any], None]) -> None:
         raise explain(error, names) from None
 
 
+def make_parser(program: Any, original: Callable[[Any], Any]) -> Any:
+    """Program._make_parser, with a context only for each task named on the command line (or
+    by ``--help TASK``). A token that names no task is one in either parser, so parsing is the
+    same; shell completion, which lists every task, gets invoke's whole parser."""
+    from invoke.parser.context import ParserContext
+    from invoke.parser.parser import Parser
+
+    core = getattr(program, "core", None)
+    if core is None or program.args.complete.value:
+        return original(program)
+    named = set(core.unparsed)
+    if isinstance(program.args.help.value, str):
+        named.add(program.args.help.value)
+    ignore_unknown_help = program.config.tasks.ignore_unknown_help
+    contexts = [
+        ParserContext(
+            name=primary,
+            aliases=aliases,
+            args=program.collection[primary].get_arguments(ignore_unknown_help=ignore_unknown_help),
+        )
+        for primary, aliases in program.collection.task_names.items()
+        if primary in named or named.intersection(aliases)
+    ]
+    return Parser(initial=program.initial_context, contexts=contexts)
+
+
 def parse_cleanup(program: Any, original: Callable[[Any], None]) -> None:
     """Program.parse_cleanup (``--help UNKNOWN`` is checked there), with readable errors."""
     try:
@@ -120,14 +149,19 @@ def install() -> None:
     """Give invoke's own Program (the `inv` command) the same behaviour; idempotent."""
     from invoke.program import Program
 
-    for name, wrapper in (("parse_tasks", parse_tasks), ("parse_cleanup", parse_cleanup)):
+    wrappers = (
+        ("parse_tasks", parse_tasks),
+        ("parse_cleanup", parse_cleanup),
+        ("_make_parser", make_parser),
+    )
+    for name, wrapper in wrappers:
         method = getattr(Program, name)
         if getattr(method, "_backend_wrapped", False):
             continue
 
         @functools.wraps(method)
-        def wrapped(self: Any, _wrapper: Any = wrapper, _method: Any = method) -> None:
-            _wrapper(self, _method)
+        def wrapped(self: Any, _wrapper: Any = wrapper, _method: Any = method) -> Any:
+            return _wrapper(self, _method)
 
         wrapped._backend_wrapped = True  # type: ignore[attr-defined]
         setattr(Program, name, wrapped)

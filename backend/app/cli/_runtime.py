@@ -9,6 +9,7 @@ at module level, so ``inv --list`` stays as fast as bare invoke.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import sys
@@ -166,6 +167,15 @@ def secret_values(settings: Settings) -> list[str]:
 # -- the task decorator ----------------------------------------------------------------------------
 
 
+class AppTask(Task[Any]):
+    """invoke's Task, copied shallowly: invoke deep-copies every task of ``tasks.py``'s
+    namespace as it loads it (help texts, argument lists and all), though nothing changes a
+    task's parts once it is made (``times_called``, the one counter, is the copy's own)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AppTask:
+        return copy.copy(self)
+
+
 def app_task(
     *,
     help: dict[str, str] | None = None,
@@ -204,7 +214,11 @@ def app_task(
         runner.__signature__ = inspect.Signature([context, *params[1:], as_json])  # type: ignore[attr-defined]
         flags_help = {**(help or {}), "json": JSON_HELP}
         made: Task[Any] = task(
-            name=name, help=flags_help, iterable=list(iterable or ()), auto_shortflags=False
+            name=name,
+            help=flags_help,
+            iterable=list(iterable or ()),
+            auto_shortflags=False,
+            klass=AppTask,
         )(runner)
         made.optional_positional = optional_positional  # type: ignore[attr-defined]
         return made

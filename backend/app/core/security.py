@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +91,13 @@ class PasswordHasher:
 
     def hash(self, password: str) -> str:
         self.check(password)
-        return str(self._argon2.hash(password))
+        return self.new_hash_function()(password)
+
+    def new_hash_function(self) -> Callable[[str], str]:
+        """What ``hash`` runs after the policy check, with argon2 already loaded: to be called
+        on the thread that will not run it (see ``services.passwords.start_hashing``)."""
+        hasher = self._argon2
+        return lambda password: str(hasher.hash(password))
 
     def verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
         """Whether ``password`` matches, and a replacement hash when the stored one is weaker.

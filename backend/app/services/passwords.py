@@ -34,8 +34,9 @@ def start_hashing(hasher: PasswordHasher, password: str) -> asyncio.Future[Hashe
     worker thread at once, before the caller next awaits: the caller can do other work (import
     the database stack, say) while argon2 runs, and awaits the future when it needs the hash."""
     hasher.check(password)
+    hash_new = hasher.new_hash_function()  # argon2 loaded here: the worker holds the GIL least
 
     def work() -> HashedPassword:
-        return HashedPassword(hasher.hash(password))
+        return HashedPassword(hash_new(password))
 
     return asyncio.get_running_loop().run_in_executor(None, work)
