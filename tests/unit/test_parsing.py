@@ -93,8 +93,9 @@ def test_a_copy_of_a_task_is_a_new_task_with_the_same_parts() -> None:
     assert copied.body is create.body
     assert copied.help == create.help
     assert [a.names for a in copied.get_arguments()] == [a.names for a in create.get_arguments()]
+    before = create.times_called  # other tests in this process may have run it
     copied.times_called += 1
-    assert create.times_called == 0
+    assert create.times_called == before
 
 
 def test_invoke_loading_a_namespace_copies_it_and_every_task_stays_usable() -> None:

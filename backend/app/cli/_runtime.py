@@ -236,8 +236,12 @@ def run_task(
     database: bool,
     no_dry_run: str | None,
 ) -> None:
+    from backend.app.core import collector
     from backend.app.core.switches import Switches
 
+    # No garbage collection while the task loads what it needs: resumed when its database stack
+    # is loaded (its first Database), or at the latest when the task ends (see core.collector).
+    collector.pause()
     debug = invoke_debug()
     configure_logging()
     configure_streams()
@@ -268,6 +272,7 @@ def run_task(
             traceback.print_exc()
         raise failure(error, secrets=rt.secrets(), where=rt.where()) from None
     finally:
+        collector.resume()
         if own_scope:
             scope.close()
         if scope.dry_run and database and not no_dry_run:

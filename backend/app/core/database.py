@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from backend.app.core import collector
 from backend.app.core.db_errors import classify_error, translating
 from backend.app.core.engines import (
     POOL_SIZE,
@@ -51,6 +52,7 @@ class Database:
     """The engine(s) of one run, connections for units of work, and driver error translation."""
 
     def __init__(self, settings: Settings, *, dry_run: bool = False) -> None:
+        collector.resume()  # the database stack is loaded: collect garbage again (see there)
         self.settings = settings
         self.dry_run = dry_run
         self.url = parse_database_url(require_url(settings))
