@@ -30,6 +30,7 @@ from backend.app.core.engines import (
     sqlite_engine,
 )
 from backend.app.core.hot_path import Prepared, Reader, Readers
+from backend.app.core.sqlite_inline import InlineReader
 from backend.app.core.urls import parse_database_url
 from backend.app.errors import AppError, DatabaseUnreachable, InvalidInput, SchemaNotReady
 
@@ -67,6 +68,10 @@ class Database:
         self._prepared: dict[Select[*tuple[Any, ...]], Prepared] = {}
         self._read_engine: AsyncEngine | None = None
         self._readers: Readers | None = None
+        # SQLite's hot reads, on the event loop's thread while they need not wait (a file only:
+        # a database in memory lives in its one connection).
+        path = self.url.path if self.url.engine == "sqlite" and not dry_run else None
+        self._inline = InlineReader(path) if path is not None else None
 
     @property
     def dialect(self) -> str:
@@ -153,7 +158,8 @@ class Database:
         Runs outside any transaction: one statement is consistent by itself. The statement is
         compiled once and runs straight on the driver (see core.hot_path): on PostgreSQL on one
         of up to POOL_SIZE connections kept for reads, so concurrent callers run in parallel; on
-        SQLite on the one connection kept open for the life of this Database.
+        SQLite in this thread while SQLite need not wait (see core.sqlite_inline), else on the
+        one aiosqlite connection kept open for the life of this Database.
         """
         # translating() spelled out: its context manager costs a tenth of a lookup.
         try:
@@ -162,8 +168,15 @@ class Database:
                 return _mapping(result.mappings().first())
             if self._on_postgres:
                 return await self._read_first_postgres(statement, params)
+            prepared = self._prepared.get(statement) or self._prepare(
+                statement, self.engine().dialect
+            )
+            if self._inline is not None:
+                rows = self._inline.fetchall(prepared.sql, prepared.bind(params))
+                if rows is not None:
+                    return prepared.row(rows[0]) if rows else None
             async with self._reader_lock:
-                return await self._read_first_sqlite(statement, params)
+                return await self._read_first_sqlite(prepared, params)
         except AppError:
             raise
         except Exception as error:
@@ -216,12 +229,12 @@ class Database:
         raise AssertionError("unreachable")
 
     async def _read_first_sqlite(
-        self, statement: Select[*tuple[Any, ...]], params: Mapping[str, Any]
+        self, prepared: Prepared, params: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
+        """On aiosqlite's thread: what the inline reader could not run without waiting."""
         if self._reader is None:
             conn = await self.engine().connect()
             self._reader = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        prepared = self._prepare(statement, self._reader.dialect)
         raw = await self._reader.get_raw_connection()
         rows = await raw.driver_connection.execute_fetchall(  # type: ignore[union-attr]
             prepared.sql, prepared.bind(params)
@@ -237,6 +250,8 @@ class Database:
                     await shared.rollback()
                 finally:
                     await shared.close()
+            if self._inline is not None:
+                self._inline.close()
             if self._reader is not None:
                 reader, self._reader = self._reader, None
                 await reader.close()

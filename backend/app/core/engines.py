@@ -100,7 +100,7 @@ def sqlite_engine(
             cursor.close()
         # SQLite's own lower() folds ASCII only, so ILIKE (lower() on both sides) would not
         # find "Zoë" when searching "ZOË". Python's is Unicode-aware.
-        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+        dbapi_connection.create_function("lower", 1, sqlite_lower, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -137,5 +137,5 @@ async def for_writing(conn: AsyncConnection) -> AsyncConnection:
     return conn
 
 
-def _lower(value: Any) -> Any:
+def sqlite_lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
