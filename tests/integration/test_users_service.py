@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from backend.app.cli._output import format_time
+from backend.app.domain import Email
 from backend.app.errors import AuthenticationFailed
 from backend.app.services import users
 from backend.app.services.context import ServiceContext
+from backend.app.services.uow import uow
 from tests.fixtures import users_service
 from tests.fixtures.users import reused_db, verifies
 from tests.fixtures.users_service import (
@@ -128,3 +132,34 @@ async def test_a_hash_with_a_higher_cost_than_configured_still_verifies(
     finally:
         await strong.database.finish()
         await default.database.finish()
+
+
+# -- list_users --------------------------------------------------------------------------------
+
+
+async def test_listed_times_as_text_are_what_output_makes_of_the_datetimes(
+    ctx: ServiceContext,
+) -> None:
+    """The database formats the timestamps `users.list` prints, exactly as the CLI formats a
+    datetime (UTC, to the second, with a Z), on SQLite and PostgreSQL alike."""
+    await add_user(ctx, "bob@example.com")
+    await add_user(ctx, "ann@example.com")
+    login = datetime(
+        2026, 12, 3, 17, 41, 21, 987654, tzinfo=UTC
+    )  # the fraction is cut, not rounded
+    async with uow(ctx) as u:
+        user = await u.users.get_by_email(Email.parse("ann@example.com"))
+        assert user is not None
+        user.last_login_at = login
+    async with users.list_users(ctx) as rows:
+        as_datetimes = [dict(row) async for row in rows]
+    async with users.list_users(ctx, times_as_text=True) as rows:
+        as_text = [dict(row) async for row in rows]
+    assert [row["last_login_at"] for row in as_text] == [None, "2026-12-03T17:41:21Z"]
+    for dated, texted in zip(as_datetimes, as_text, strict=True):
+        for column in ("created_at", "last_login_at"):
+            value = dated[column]
+            assert texted[column] == (None if value is None else format_time(value))
+        assert {k: v for k, v in dated.items() if not k.endswith("_at")} == {
+            k: v for k, v in texted.items() if not k.endswith("_at")
+        }

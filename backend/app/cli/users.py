@@ -140,6 +140,7 @@ async def list_(
         search=search,
         no_login_since=since,
         limit=count,
+        times_as_text=True,  # printed as they come: formatted by the database
     ) as rows:
         await rt.out.table(rows, USER_COLUMNS, empty="(no users)")
 

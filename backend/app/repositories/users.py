@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -8,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.app.domain import Email, Role
 from backend.app.models import User
 from backend.app.repositories import RowSelect
-from backend.app.repositories.text import contains
+from backend.app.repositories.text import contains, utc_text
 
 
 class UserRepository:
@@ -52,16 +53,19 @@ def list_query(
     search: str | None = None,
     no_login_since: datetime | None = None,
     limit: int | None = None,
+    times_as_text: bool = False,
 ) -> RowSelect:
-    """Plain rows (not ORM objects) in id order: cheap to stream by the hundred thousand."""
+    """Plain rows (not ORM objects) in id order: cheap to stream by the hundred thousand. With
+    ``times_as_text`` the timestamps come as the ISO 8601 UTC text output prints."""
+    as_listed = utc_text if times_as_text else _as_is
     query = select(
         User.id,
         User.email,
         User.name,
         User.role,
         User.is_active.label("active"),
-        User.created_at,
-        User.last_login_at,
+        as_listed(User.created_at).label("created_at"),
+        as_listed(User.last_login_at).label("last_login_at"),
     ).order_by(User.id)
     if role is not None:
         query = query.where(User.role == role)
@@ -89,3 +93,7 @@ def export_query(*, with_password_hashes: bool) -> RowSelect:
     if with_password_hashes:
         columns.append(User.password_hash)
     return select(*columns).order_by(User.id)
+
+
+def _as_is(column: Any) -> Any:
+    return column

@@ -84,15 +84,22 @@ async def list_users(
     search: str | None = None,
     no_login_since: datetime | None = None,
     limit: int | None = None,
+    times_as_text: bool = False,
 ) -> AsyncIterator[AsyncIterator[Mapping[str, Any]]]:
-    """Stream users in id order; every status unless ``status`` says otherwise."""
+    """Stream users in id order; every status unless ``status`` says otherwise. With
+    ``times_as_text`` the timestamps are ISO 8601 UTC text, formatted by the database."""
     if search is not None and (len(search) > MAX_SEARCH or not search.isprintable()):
         raise InvalidInput(
             f"{{field}} must be at most {MAX_SEARCH} printable characters", field="search"
         )
     active = None if status is StatusFilter.ALL else status is StatusFilter.ACTIVE
     query = users_repo.list_query(
-        role=role, active=active, search=search or None, no_login_since=no_login_since, limit=limit
+        role=role,
+        active=active,
+        search=search or None,
+        no_login_since=no_login_since,
+        limit=limit,
+        times_as_text=times_as_text,
     )
     async with uow(ctx, write=False) as u:
         yield u.stream(query)
