@@ -9,6 +9,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,14 @@ def in_rollback_journal_mode(db: Db) -> None:
     connection.close()
 
 
+async def key_used_once(ctx: ServiceContext) -> Any:
+    """A new key of account ``ci``, its first use recorded: later lookups only read."""
+    await accounts.create_account(ctx, name=CI)
+    issued = await service.create_key(ctx, owner=CI)
+    await authn.authenticate(ctx, issued.raw)
+    return issued
+
+
 def locked_exclusively(path: Path) -> sqlite3.Connection:
     """Another connection holding the exclusive lock, as a writer does while it commits."""
     holder = sqlite3.connect(path, isolation_level=None)
@@ -88,9 +97,7 @@ async def test_a_lookup_runs_inline_and_finds_what_the_thread_finds(
 async def test_a_lookup_sees_what_another_connection_committed(
     ctx: ServiceContext, keys_db: Db
 ) -> None:
-    await accounts.create_account(ctx, name=CI)
-    issued = await service.create_key(ctx, owner=CI)
-    await authn.authenticate(ctx, issued.raw)
+    issued = await key_used_once(ctx)
     await revocation.revoke_keys(ctx, key_ids=[issued.key.id])
     with pytest.raises(KeyRejected) as rejected:
         await authn.authenticate(ctx, issued.raw)
@@ -101,9 +108,7 @@ async def test_a_busy_database_is_read_on_the_thread_and_the_loop_goes_on(
     ctx: ServiceContext, keys_db: Db
 ) -> None:
     in_rollback_journal_mode(keys_db)
-    await accounts.create_account(ctx, name=CI)
-    issued = await service.create_key(ctx, owner=CI)
-    await authn.authenticate(ctx, issued.raw)  # first use recorded: later ones only read
+    issued = await key_used_once(ctx)
     holder = locked_exclusively(sqlite_file(keys_db))
     ticks = 0
 
@@ -135,9 +140,7 @@ async def test_a_database_busy_past_the_timeout_is_the_usual_busy_error(
     ctx: ServiceContext, keys_db: Db
 ) -> None:
     in_rollback_journal_mode(keys_db)
-    await accounts.create_account(ctx, name=CI)
-    issued = await service.create_key(ctx, owner=CI)
-    await authn.authenticate(ctx, issued.raw)
+    issued = await key_used_once(ctx)
     holder = locked_exclusively(sqlite_file(keys_db))
     try:
         with pytest.raises(DatabaseUnreachable, match="stayed locked past the busy timeout"):

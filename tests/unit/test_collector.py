@@ -37,22 +37,24 @@ def test_pause_turns_the_collector_off_and_resume_freezes_and_turns_it_on() -> N
     assert run_python(code) == ["False", "True", "False", "True", "False", "True", "True"]
 
 
-def test_a_process_pauses_once_so_a_chains_later_tasks_run_with_the_collector_on() -> None:
-    code = (
-        "import gc\n"
-        "from backend.app.core import collector\n"
-        "collector.pause(); collector.resume(); collector.pause(); print(gc.isenabled())\n"
-    )
-    assert run_python(code) == ["True"]
-
-
-def test_a_collector_someone_else_turned_off_is_left_off() -> None:
-    code = (
-        "import gc\n"
-        "from backend.app.core import collector\n"
-        "gc.disable(); collector.pause(); collector.resume(); print(gc.isenabled())\n"
-    )
-    assert run_python(code) == ["False"]
+@pytest.mark.parametrize(
+    ("steps", "enabled"),
+    [
+        pytest.param(
+            "collector.pause(); collector.resume(); collector.pause()",
+            "True",
+            id="once-a-process-so-a-chains-later-tasks-run-with-it-on",
+        ),
+        pytest.param(
+            "gc.disable(); collector.pause(); collector.resume()",
+            "False",
+            id="a-collector-someone-else-turned-off-stays-off",
+        ),
+    ],
+)
+def test_the_collector_is_paused_only_when_it_is_the_first_to(steps: str, enabled: str) -> None:
+    code = f"import gc\nfrom backend.app.core import collector\n{steps}\nprint(gc.isenabled())\n"
+    assert run_python(code) == [enabled]
 
 
 def test_the_work_of_a_task_runs_with_the_collector_on(tmp_path: Path) -> None:
