@@ -11,8 +11,9 @@
 
 ``backendctl`` gets them by overriding its Program's methods; for ``inv``, whose Program is
 invoke's own, ``tasks.py`` calls :func:`install` before invoke parses the tasks, which wraps
-the same three methods of invoke's Program class. Both are public methods of ``invoke.Program``;
-``tests/cli/test_parsing.py`` fails loudly if invoke changes how they are called.
+the same three methods of invoke's Program class. ``parse_tasks`` and ``parse_cleanup`` are
+public methods of ``invoke.Program``, ``_make_parser`` is not; ``tests/unit/test_parsing.py``
+and ``tests/unit/test_dependency_internals.py`` fail loudly if invoke changes how they are called.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Deliberately light (no database stack): the CLI starts hashing a new password before it loads
 SQLAlchemy, and the hash runs on a worker thread while the stack loads (argon2 releases the GIL,
-so on a machine with two cores the hash costs no wall time: P3 in the README's Performance
-section). No transaction or lock is open during the slow part.
+so with two cores most of its time overlaps the loading: P3 in the README's Performance section).
+No transaction or lock is open during the slow part.
 """
 
 from __future__ import annotations
