@@ -60,6 +60,36 @@ def test_a_reader_that_closes_the_pipe_is_not_an_error(tmp_path: Path, argv: str
     assert b"Exception ignored" not in ran.stderr
 
 
+# `inv` is invoke's own Program: its help, --list and completions are printed in parse_cleanup,
+# which the project wraps (cli/_parsing.py). It was a BrokenPipeError traceback, exit 1.
+@pytest.mark.parametrize(
+    "argv",
+    [
+        "--help users.create",
+        "users.create --help",
+        "--complete -- inv users.cr",
+        "--complete -- inv users.create --e",
+        "--list",
+    ],
+)
+def test_inv_stops_quietly_for_a_reader_that_closes_the_pipe(argv: str) -> None:
+    from tests.fixtures.databases import CHECKOUT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "PYTHONUNBUFFERED"))}
+    command = f"{sys.executable} -m invoke --search-root {CHECKOUT} {argv}"
+    ran = subprocess.run(
+        command + " | true; exit ${PIPESTATUS[0]}",
+        shell=True,
+        executable="/bin/bash",
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr == b""
+
+
 ASCII_ONLY = [
     pytest.param({"PYTHONIOENCODING": "ascii"}, id="ascii-strict"),
     # The C locale without UTF-8 mode: Python's stdio is ASCII with surrogateescape.

@@ -109,3 +109,21 @@ def test_invoke_loading_a_namespace_copies_it_and_every_task_stays_usable() -> N
     assert loaded["users.create"] is not Module.ns["users.create"]
     assert loaded["users.create"].optional_positional is None
     assert loaded["keys.revoke"].optional_positional == "ids"
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["users.list", "--limit"], "error: --limit needs a value (see --help users.list)"),
+        (
+            ["users.create", "--password-env"],
+            "error: --password-env needs a value (see --help users.create)",
+        ),
+    ],
+)
+def test_a_flag_without_its_value_is_named_as_typed(argv: list[str], line: str) -> None:
+    _, named, _ = both_parsers(argv)
+    with pytest.raises(ParseError) as caught:
+        named.parse_argv(argv)
+    explained = _parsing.explain(caught.value, [])
+    assert (explained.message, explained.code) == (line, _parsing.INVALID_INPUT)

@@ -91,6 +91,26 @@ def test_an_unknown_key_is_named_as_an_unknown_setting_without_its_value(
 
 
 @pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ({"secret_kee": SECRETISH}, "secret_kee: unknown setting (did you mean secret_key?)"),
+        (
+            {"passwords": {"argon2_memory_cost": 65_536}},
+            "passwords.argon2_memory_cost: unknown setting "
+            "(did you mean passwords.argon2_memory_kib?)",
+        ),
+        ({"passwords": {"pepper": SECRETISH}}, "passwords.pepper: unknown setting"),
+    ],
+)
+def test_an_unknown_setting_names_the_closest_one_when_there_is_one(
+    profile: dict[str, Any], expected: str, root: Path
+) -> None:
+    message = invalid(root, profile)
+    assert message.endswith(expected)
+    assert "did you mean" not in expected or message.count("did you mean") == 1
+
+
+@pytest.mark.parametrize(
     ("passwords", "name"),
     [
         ({"argon2_memory_kib": 4096}, "passwords.argon2_memory_kib"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -83,6 +84,15 @@ def explain(error: ParseError, names: Sequence[str]) -> Exit:
         else:
             line = f"unknown task {token!r}{_closest(token, names)} (see --list)"
         return Exit(f"error: {line}", code=INVALID_INPUT)
+    no_value = re.fullmatch(
+        r"Flag <Argument: ([\w-]+)[^>]*> needed value and was not given one!", message
+    )
+    if no_value is not None:
+        flag = "--" + no_value.group(1).replace("_", "-")
+        context = error.context
+        task = getattr(context, "name", None) if context is not None else None
+        see = f"see --help {task}" if task else "see --help"
+        return Exit(f"error: {flag} needs a value ({see})", code=INVALID_INPUT)
     missing = re.fullmatch(r"'(.*)' did not receive required positional arguments: (.*)", message)
     if missing is not None:
         task, args = missing.groups()
@@ -139,11 +149,19 @@ def make_parser(program: Any, original: Callable[[Any], Any]) -> Any:
 
 
 def parse_cleanup(program: Any, original: Callable[[Any], None]) -> None:
-    """Program.parse_cleanup (``--help UNKNOWN`` is checked there), with readable errors."""
+    """Program.parse_cleanup (``--help UNKNOWN`` is checked there), with readable errors. It
+    prints help, ``--list`` and completions: a reader that left early (``| head``) is no error."""
     try:
-        original(program)
+        try:
+            original(program)
+        finally:
+            sys.stdout.flush()  # here, not at the interpreter's exit ("Exception ignored", 120)
     except ParseError as error:
         raise explain(error, task_names(program.collection)) from None
+    except BrokenPipeError:
+        from backend.app.cli._boundary import quiet_exit
+
+        raise quiet_exit() from None
 
 
 def install() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,24 @@ def setting_names(model: type[BaseModel]) -> dict[str, tuple[str, ...]]:
 
 
 def closest(name: str, candidates: list[str]) -> str:
-    found = difflib.get_close_matches(name.upper(), sorted(candidates), n=1, cutoff=0.75)
-    return f" (did you mean {found[0]}?)" if found else ""
+    found = closest_match(name.upper(), candidates, cutoff=0.75)
+    return f" (did you mean {found}?)" if found else ""
+
+
+def closest_match(name: str, candidates: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """The candidate ``name`` most likely misspells: of the close ones, the one sharing the
+    longest start with it (``argon2_memory_cost`` is ``argon2_memory_kib``, which difflib alone
+    ranks below ``argon2_time_cost``)."""
+    found = difflib.get_close_matches(name, sorted(candidates), n=3, cutoff=cutoff)
+    if not found:
+        return None
+    return max(found, key=lambda candidate: _shared_start(name, candidate))
+
+
+def _shared_start(a: str, b: str) -> int:
+    return next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
 
 
 def read_dotenv(path: Path, model: type[BaseModel]) -> DotEnv:

@@ -33,7 +33,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from backend.app.core.dotenv import read_dotenv
+from backend.app.core.dotenv import closest_match, read_dotenv
 from backend.app.core.durations import MAX_DURATION, format_duration, parse_duration
 from backend.app.core.redaction import mask_url
 from backend.app.core.switches import ENV_PREFIX
@@ -233,9 +233,24 @@ def describe_validation_error(exc: ValidationError) -> str:
         name = ".".join(str(part) for part in error["loc"]) or "settings"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = "unknown setting"
+            message = "unknown setting" + _closest_setting(error["loc"])
         problems.append(f"{name}: {message}")
     return "invalid setting " + "; ".join(problems)
+
+
+def _closest_setting(loc: tuple[int | str, ...]) -> str:
+    """`` (did you mean passwords.argon2_memory_kib?)`` for a mistyped setting, nested or not."""
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        info = model.model_fields.get(str(part))
+        group = info.annotation if info is not None else None
+        if not (isinstance(group, type) and issubclass(group, BaseModel)):
+            return ""
+        model = group
+    found = closest_match(str(loc[-1]), model.model_fields)
+    if found is None:
+        return ""
+    return f" (did you mean {'.'.join([*(str(p) for p in loc[:-1]), found])}?)"
 
 
 def resolve_paths(settings: Settings, root: Path) -> Settings:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from sqlalchemy import select, true
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app.domain import AccountName
@@ -19,6 +22,22 @@ class AccountRepository:
         if for_update:
             query = query.with_for_update()
         return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """New rows in one executemany (the ORM writes one statement per new object on SQLite,
+        which cannot hand back generated ids in order); the caller loads them if it needs them."""
+        if rows:
+            await self.session.execute(insert(ServiceAccount), rows)
+
+    async def get_many_by_name(
+        self, names: Sequence[AccountName], *, for_update: bool = False
+    ) -> dict[str, ServiceAccount]:
+        """The accounts of ``names`` that exist, by name: one query for a batch."""
+        query = select(ServiceAccount).where(ServiceAccount.name.in_(names))
+        if for_update:
+            query = query.with_for_update()
+        found = (await self.session.execute(query)).scalars()
+        return {account.name: account for account in found}
 
     async def get(self, account_id: int) -> ServiceAccount | None:
         return await self.session.get(ServiceAccount, account_id)

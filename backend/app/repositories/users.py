@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import false, func, or_, select, true
+from sqlalchemy import false, func, insert, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app.domain import Email, Role
@@ -24,6 +25,21 @@ class UserRepository:
 
     async def get(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
+
+    async def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """New rows in one executemany (the ORM writes one statement per new object on SQLite,
+        which cannot hand back generated ids in order); the caller loads them if it needs them."""
+        if rows:
+            await self.session.execute(insert(User), rows)
+
+    async def get_many_by_email(
+        self, emails: Sequence[Email], *, for_update: bool = False
+    ) -> dict[str, User]:
+        """The users of ``emails`` that exist, by email: one query for a batch."""
+        query = select(User).where(User.email.in_(emails))
+        if for_update:
+            query = query.with_for_update()
+        return {user.email: user for user in (await self.session.execute(query)).scalars()}
 
     def add(self, user: User) -> None:
         self.session.add(user)

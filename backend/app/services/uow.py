@@ -144,8 +144,21 @@ class UnitOfWork:
         concerns: a key's owner, see ``principals.Owner.subject``) are kept as they were, so
         the trail stays true after the target is deleted.
         """
+        event = AuditEvent(**self.event_for(action, target, details, subject=subject))
+        self.audit.add(event)
+        return event
+
+    def event_for(
+        self,
+        action: str,
+        target: Audited,
+        details: Mapping[str, Any] | None = None,
+        *,
+        subject: str | None = None,
+    ) -> dict[str, Any]:
+        """The audit row :meth:`record` adds, as values: for :meth:`record_many`."""
         kind, label, own_subject = _describe(target)
-        return self.record_event(
+        return self._event_values(
             action,
             target_type=kind,
             target_id=None if target.id is None else str(target.id),
@@ -153,6 +166,10 @@ class UnitOfWork:
             details=details,
             subject=subject or own_subject,
         )
+
+    async def record_many(self, events: list[dict[str, Any]]) -> None:
+        """Insert many audit rows (from :meth:`event_for`) in one executemany, in their order."""
+        await self._translated(self.audit.add_many(events))
 
     def record_event(
         self,
@@ -166,17 +183,38 @@ class UnitOfWork:
     ) -> AuditEvent:
         """An audit event about something that is not one row (a prune, an import)."""
         event = AuditEvent(
-            occurred_at=utcnow(),
-            actor=self.ctx.actor,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            target=target,
-            details=dict(details or {}),
-            subject=subject,
+            **self._event_values(
+                action,
+                target_type=target_type,
+                target_id=target_id,
+                target=target,
+                details=details,
+                subject=subject,
+            )
         )
         self.audit.add(event)
         return event
+
+    def _event_values(
+        self,
+        action: str,
+        *,
+        target_type: str,
+        target_id: str | None,
+        target: str | None,
+        details: Mapping[str, Any] | None,
+        subject: str | None,
+    ) -> dict[str, Any]:
+        return {
+            "occurred_at": utcnow(),
+            "actor": self.ctx.actor,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target_id,
+            "target": target,
+            "details": dict(details or {}),
+            "subject": subject,
+        }
 
     async def stream(self, query: RowSelect) -> AsyncIterator[Mapping[str, Any]]:
         """Rows of ``query`` as mappings, fetched in batches on this unit's connection.
