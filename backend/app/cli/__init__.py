@@ -9,7 +9,7 @@ from __future__ import annotations
 from invoke.collection import Collection
 
 from backend.app.cli import accounts, audit, config, db, keys, users
-from backend.app.cli._runtime import profile
+from backend.app.cli._profile import profile
 
 NAMESPACES = (db, users, keys, accounts, config, audit)
 

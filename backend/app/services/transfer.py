@@ -8,12 +8,13 @@ unit of work with one audit event per change.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from backend.app.domain import AccountName, Email
 from backend.app.models import ServiceAccount, User, utcnow
 from backend.app.repositories import accounts as accounts_repo
 from backend.app.repositories import users as users_repo
@@ -35,6 +36,7 @@ __all__ = ["AccountLine", "Imported", "Planned", "UserLine", "parse_accounts", "
 NO_PASSWORD = "!imported-without-a-password"  # noqa: S105 (a marker, not a password)
 # Lines looked up and created per round trip: a few hundred keep SQLite's parameter limit far.
 IMPORT_BATCH = 500
+P = TypeVar("P", User, ServiceAccount)
 
 
 @dataclass(frozen=True)
@@ -99,11 +101,9 @@ async def import_users(ctx: ServiceContext, entries: list[UserLine]) -> Imported
 
     async with uow(ctx) as u:
         for batch in _batches(entries):
-            emails = [entry.email for entry in batch]
-            found = await u.users.get_many_by_email(emails, for_update=True)
-            missing = [entry for entry in batch if entry.email not in found]
-            await u.users.insert_many([values(entry, utcnow()) for entry in missing])
-            made = await u.users.get_many_by_email([entry.email for entry in missing])
+            found, made = await _found_and_made(
+                batch, _email, u.users.get_many_by_email, u.users.insert_many, values
+            )
             events = []
             for entry in batch:  # in the file's order: one event per change
                 user = made.get(entry.email)
@@ -135,11 +135,9 @@ async def import_accounts(ctx: ServiceContext, entries: list[AccountLine]) -> Im
 
     async with uow(ctx) as u:
         for batch in _batches(entries):
-            names = [entry.name for entry in batch]
-            found = await u.accounts.get_many_by_name(names, for_update=True)
-            missing = [entry for entry in batch if entry.name not in found]
-            await u.accounts.insert_many([values(entry, utcnow()) for entry in missing])
-            made = await u.accounts.get_many_by_name([entry.name for entry in missing])
+            found, made = await _found_and_made(
+                batch, _name, u.accounts.get_many_by_name, u.accounts.insert_many, values
+            )
             events = []
             for entry in batch:
                 account = made.get(entry.name)
@@ -153,6 +151,29 @@ async def import_accounts(ctx: ServiceContext, entries: list[AccountLine]) -> Im
                 events += planned.events
             await u.record_many(events)
     return Imported(rows)
+
+
+async def _found_and_made(
+    batch: list[L],
+    key: Callable[[L], Any],
+    get_many: Callable[..., Awaitable[dict[str, P]]],
+    insert_many: Callable[[list[dict[str, Any]]], Awaitable[None]],
+    values: Callable[[L, datetime], dict[str, Any]],
+) -> tuple[dict[str, P], dict[str, P]]:
+    """The batch's principals that exist (locked), and those it inserts, loaded: by key."""
+    found = await get_many([key(entry) for entry in batch], for_update=True)
+    missing = [entry for entry in batch if key(entry) not in found]
+    now = utcnow()
+    await insert_many([values(entry, now) for entry in missing])
+    return found, await get_many([key(entry) for entry in missing])
+
+
+def _email(entry: UserLine) -> Email:
+    return entry.email
+
+
+def _name(entry: AccountLine) -> AccountName:
+    return entry.name
 
 
 def _batches(entries: list[L]) -> Iterable[list[L]]:
