@@ -27,9 +27,9 @@ from tests.fixtures.keys import (
     instant,
     key_time,
     now,
-    snapshot,
     verify,
 )
+from tests.fixtures.users import snapshot
 from tests.support import Cli, Db
 
 keys_pg_url = keys_fixtures.keys_pg_url

@@ -21,9 +21,9 @@ from tests.fixtures.keys import (
     now,
     rejection,
     set_key_time,
-    snapshot,
     verify,
 )
+from tests.fixtures.users import snapshot
 from tests.support import Cli, Db
 
 keys_pg_url = keys_fixtures.keys_pg_url

@@ -66,11 +66,14 @@ async def key_used_once(ctx: ServiceContext) -> Any:
     return issued
 
 
-def locked_exclusively(path: Path) -> sqlite3.Connection:
-    """Another connection holding the exclusive lock, as a writer does while it commits."""
-    holder = sqlite3.connect(path, isolation_level=None)
+async def locked_after_first_use(ctx: ServiceContext, db: Db) -> tuple[Any, sqlite3.Connection]:
+    """A key used once, then, in rollback-journal mode, another connection holding the
+    exclusive lock (as a writer does while it commits): lookups are busy until it lets go."""
+    in_rollback_journal_mode(db)
+    issued = await key_used_once(ctx)
+    holder = sqlite3.connect(sqlite_file(db), isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
-    return holder
+    return issued, holder
 
 
 async def test_a_lookup_runs_inline_and_finds_what_the_thread_finds(
@@ -107,9 +110,7 @@ async def test_a_lookup_sees_what_another_connection_committed(
 async def test_a_busy_database_is_read_on_the_thread_and_the_loop_goes_on(
     ctx: ServiceContext, keys_db: Db
 ) -> None:
-    in_rollback_journal_mode(keys_db)
-    issued = await key_used_once(ctx)
-    holder = locked_exclusively(sqlite_file(keys_db))
+    issued, holder = await locked_after_first_use(ctx, keys_db)
     ticks = 0
 
     async def ticker() -> None:
@@ -139,9 +140,7 @@ async def test_a_busy_database_is_read_on_the_thread_and_the_loop_goes_on(
 async def test_a_database_busy_past_the_timeout_is_the_usual_busy_error(
     ctx: ServiceContext, keys_db: Db
 ) -> None:
-    in_rollback_journal_mode(keys_db)
-    issued = await key_used_once(ctx)
-    holder = locked_exclusively(sqlite_file(keys_db))
+    issued, holder = await locked_after_first_use(ctx, keys_db)
     try:
         with pytest.raises(DatabaseUnreachable, match="stayed locked past the busy timeout"):
             await authn.authenticate(ctx, issued.raw)
